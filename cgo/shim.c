@@ -1,0 +1,488 @@
+/* shim.c: helpers over the gRPC C core. See shim.h for the ownership rules. */
+#include "shim.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t gp_live[GP_LIVE_N];
+
+static void live_add(int kind, int64_t d) {
+  __atomic_add_fetch(&gp_live[kind], d, __ATOMIC_RELAXED);
+}
+
+void gp_live_counts(int64_t* out) {
+  for (int i = 0; i < GP_LIVE_N; i++) {
+    out[i] = __atomic_load_n(&gp_live[i], __ATOMIC_RELAXED);
+  }
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static void do_init(void) { grpc_init(); }
+
+/* One grpc_init for the life of the process: grpcpy never calls
+ * grpc_shutdown, whose clean-up became asynchronous by core 1.51 and raced
+ * callbacks in grpcio (grpc/grpc#17001, #20026). */
+void gp_init(void) { pthread_once(&init_once, do_init); }
+
+const char* gp_version_string(void) { return grpc_version_string(); }
+const char* gp_g_stands_for(void) { return grpc_g_stands_for(); }
+
+void gp_free(void* p) { gpr_free(p); }
+
+static gpr_timespec deadline_from(int64_t timeout_ns) {
+  if (timeout_ns < 0) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                      gpr_time_from_nanos(timeout_ns, GPR_TIMESPAN));
+}
+
+/* ---------- completion queues ---------- */
+
+grpc_completion_queue* gp_cq_create(void) {
+  grpc_completion_queue* cq = grpc_completion_queue_create_for_next(NULL);
+  if (cq) live_add(GP_LIVE_CQ, 1);
+  return cq;
+}
+
+void gp_cq_shutdown(grpc_completion_queue* cq) { grpc_completion_queue_shutdown(cq); }
+
+void gp_cq_destroy(grpc_completion_queue* cq) {
+  grpc_completion_queue_destroy(cq);
+  live_add(GP_LIVE_CQ, -1);
+}
+
+static gp_md* md_view(const grpc_metadata_array* a, size_t* count) {
+  *count = a->count;
+  if (a->count == 0) return NULL;
+  gp_md* v = gpr_malloc(a->count * sizeof(gp_md));
+  for (size_t i = 0; i < a->count; i++) {
+    v[i].key = (const char*)GRPC_SLICE_START_PTR(a->metadata[i].key);
+    v[i].key_len = GRPC_SLICE_LENGTH(a->metadata[i].key);
+    v[i].value = (const char*)GRPC_SLICE_START_PTR(a->metadata[i].value);
+    v[i].value_len = GRPC_SLICE_LENGTH(a->metadata[i].value);
+  }
+  return v;
+}
+
+/* The read-after-event half of each op: flatten what core wrote. */
+static void flatten(gp_batch* b, int success) {
+  if (b->kind == GP_TAG_REQUEST_CALL) {
+    if (!success || b->new_call == NULL) return;
+    live_add(GP_LIVE_CALL, 1);
+    b->md_view = md_view(&b->recv_md, &b->md_view_count);
+    b->method_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.method);
+    b->method_len = GRPC_SLICE_LENGTH(b->details.method);
+    b->host_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.host);
+    b->host_len = GRPC_SLICE_LENGTH(b->details.host);
+    gpr_timespec d = b->details.deadline;
+    if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) == 0) {
+      b->deadline_infinite = 1;
+    } else {
+      gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+      gpr_timespec rem = gpr_time_sub(gpr_convert_clock_type(d, GPR_CLOCK_MONOTONIC), now);
+      b->deadline_remaining_ns = (int64_t)rem.tv_sec * 1000000000 + rem.tv_nsec;
+    }
+    return;
+  }
+  if (b->kind != GP_TAG_BATCH) return;
+  if ((b->ops & GP_OP_RECV_MESSAGE) && b->recv_msg != NULL) {
+    grpc_byte_buffer_reader r;
+    if (grpc_byte_buffer_reader_init(&r, b->recv_msg)) {
+      b->msg_flat = grpc_byte_buffer_reader_readall(&r);
+      grpc_byte_buffer_reader_destroy(&r);
+      b->has_msg = 1;
+      b->msg_ptr = (const char*)GRPC_SLICE_START_PTR(b->msg_flat);
+      b->msg_len = GRPC_SLICE_LENGTH(b->msg_flat);
+    }
+  }
+  if (b->ops & GP_OP_RECV_INITIAL_METADATA) {
+    b->md_view = md_view(&b->recv_md, &b->md_view_count);
+  }
+  if (b->ops & GP_OP_RECV_STATUS_ON_CLIENT) {
+    b->tmd_view = md_view(&b->recv_tmd, &b->tmd_view_count);
+    b->details_ptr = (const char*)GRPC_SLICE_START_PTR(b->status_details);
+    b->details_len = GRPC_SLICE_LENGTH(b->status_details);
+  }
+}
+
+gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev) {
+  if (prev != NULL) gp_batch_free(prev);
+  gp_event out;
+  memset(&out, 0, sizeof(out));
+  grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  out.type = ev.type;
+  out.success = ev.success;
+  if (ev.type == GRPC_OP_COMPLETE) {
+    out.batch = (gp_batch*)ev.tag;
+    flatten(out.batch, ev.success);
+  }
+  return out;
+}
+
+/* ---------- batches ---------- */
+
+gp_batch* gp_batch_new(uintptr_t handle, int kind) {
+  gp_batch* b = calloc(1, sizeof(gp_batch));
+  if (b == NULL) return NULL;
+  b->handle = handle;
+  b->kind = kind;
+  grpc_metadata_array_init(&b->recv_md);
+  grpc_metadata_array_init(&b->recv_tmd);
+  b->status_details = grpc_empty_slice();
+  if (kind == GP_TAG_REQUEST_CALL) grpc_call_details_init(&b->details);
+  live_add(GP_LIVE_BATCH, 1);
+  return b;
+}
+
+static void free_md(grpc_metadata* md, size_t n) {
+  if (md == NULL) return;
+  for (size_t i = 0; i < n; i++) {
+    grpc_slice_unref(md[i].key);
+    grpc_slice_unref(md[i].value);
+  }
+  gpr_free(md);
+}
+
+void gp_batch_free(gp_batch* b) {
+  if (b == NULL) return;
+  free_md(b->send_md, b->send_md_count);
+  free_md(b->send_tmd, b->send_tmd_count);
+  if (b->send_msg) grpc_byte_buffer_destroy(b->send_msg);
+  grpc_metadata_array_destroy(&b->recv_md);
+  grpc_metadata_array_destroy(&b->recv_tmd);
+  if (b->recv_msg) grpc_byte_buffer_destroy(b->recv_msg);
+  grpc_slice_unref(b->status_details);
+  if (b->error_string) gpr_free((void*)b->error_string);
+  if (b->kind == GP_TAG_REQUEST_CALL) grpc_call_details_destroy(&b->details);
+  if (b->has_msg) grpc_slice_unref(b->msg_flat);
+  gpr_free(b->md_view);
+  gpr_free(b->tmd_view);
+  free(b);
+  live_add(GP_LIVE_BATCH, -1);
+}
+
+/* ---------- flat buffers from Go ---------- */
+
+static uint32_t rd_u32(const char** p) {
+  uint32_t v;
+  memcpy(&v, *p, sizeof(v));
+  *p += sizeof(v);
+  return v;
+}
+
+static grpc_metadata* parse_md(const char* buf, size_t count) {
+  if (count == 0) return NULL;
+  grpc_metadata* md = gpr_malloc(count * sizeof(grpc_metadata));
+  memset(md, 0, count * sizeof(grpc_metadata));
+  const char* p = buf;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t kl = rd_u32(&p);
+    md[i].key = grpc_slice_from_copied_buffer(p, kl);
+    p += kl;
+    uint32_t vl = rd_u32(&p);
+    md[i].value = grpc_slice_from_copied_buffer(p, vl);
+    p += vl;
+  }
+  return md;
+}
+
+int64_t gp_metadata_check(const char* md, size_t md_len, size_t md_count, int* why) {
+  (void)md_len;
+  const char* p = md;
+  for (size_t i = 0; i < md_count; i++) {
+    uint32_t kl = rd_u32(&p);
+    grpc_slice k = grpc_slice_from_static_buffer(p, kl);
+    p += kl;
+    uint32_t vl = rd_u32(&p);
+    grpc_slice v = grpc_slice_from_static_buffer(p, vl);
+    p += vl;
+    if (!grpc_header_key_is_legal(k)) {
+      *why = 1;
+      return (int64_t)i;
+    }
+    if (!grpc_is_binary_header(k) && !grpc_header_nonbin_value_is_legal(v)) {
+      *why = 2;
+      return (int64_t)i;
+    }
+  }
+  return -1;
+}
+
+static grpc_channel_args* parse_args(const char* buf, size_t nargs) {
+  grpc_channel_args* a = gpr_malloc(sizeof(grpc_channel_args));
+  a->num_args = nargs;
+  a->args = nargs ? gpr_malloc(nargs * sizeof(grpc_arg)) : NULL;
+  const char* p = buf;
+  for (size_t i = 0; i < nargs; i++) {
+    char type = *p++;
+    uint32_t kl = rd_u32(&p);
+    char* key = gpr_malloc(kl + 1);
+    memcpy(key, p, kl);
+    key[kl] = 0;
+    p += kl;
+    a->args[i].key = key;
+    if (type == 's') {
+      a->args[i].type = GRPC_ARG_STRING;
+      uint32_t vl = rd_u32(&p);
+      char* v = gpr_malloc(vl + 1);
+      memcpy(v, p, vl);
+      v[vl] = 0;
+      p += vl;
+      a->args[i].value.string = v;
+    } else {
+      int64_t iv;
+      memcpy(&iv, p, sizeof(iv));
+      p += sizeof(iv);
+      a->args[i].type = GRPC_ARG_INTEGER;
+      a->args[i].value.integer = (int)iv;
+    }
+  }
+  return a;
+}
+
+static void free_args(grpc_channel_args* a) {
+  for (size_t i = 0; i < a->num_args; i++) {
+    gpr_free(a->args[i].key);
+    if (a->args[i].type == GRPC_ARG_STRING) gpr_free(a->args[i].value.string);
+  }
+  gpr_free(a->args);
+  gpr_free(a);
+}
+
+/* ---------- channels ---------- */
+
+grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* creds,
+                                const char* args, size_t args_len, size_t nargs) {
+  (void)args_len;
+  grpc_channel_args* a = parse_args(args, nargs);
+  grpc_channel_credentials* c = creds;
+  if (c == NULL) c = grpc_insecure_credentials_create();
+  grpc_channel* ch = grpc_channel_create(target, c, a);
+  if (creds == NULL) grpc_channel_credentials_release(c);
+  free_args(a);
+  if (ch) live_add(GP_LIVE_CHANNEL, 1);
+  return ch;
+}
+
+void gp_channel_destroy(grpc_channel* ch) {
+  grpc_channel_destroy(ch);
+  live_add(GP_LIVE_CHANNEL, -1);
+}
+
+int gp_channel_check_state(grpc_channel* ch, int try_to_connect) {
+  return (int)grpc_channel_check_connectivity_state(ch, try_to_connect);
+}
+
+void gp_channel_watch(grpc_channel* ch, int last_state, int64_t timeout_ns,
+                      grpc_completion_queue* cq, gp_batch* b) {
+  grpc_channel_watch_connectivity_state(ch, (grpc_connectivity_state)last_state,
+                                        deadline_from(timeout_ns), cq, b);
+}
+
+/* ---------- calls ---------- */
+
+grpc_call* gp_channel_create_call(grpc_channel* ch, grpc_completion_queue* cq,
+                                  const char* method, size_t method_len,
+                                  const char* host, size_t host_len,
+                                  int64_t timeout_ns) {
+  grpc_slice m = grpc_slice_from_copied_buffer(method, method_len);
+  grpc_slice h;
+  const grpc_slice* hp = NULL;
+  if (host_len > 0) {
+    h = grpc_slice_from_copied_buffer(host, host_len);
+    hp = &h;
+  }
+  grpc_call* call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, hp,
+                                             deadline_from(timeout_ns), NULL);
+  grpc_slice_unref(m);
+  if (hp) grpc_slice_unref(h);
+  if (call) live_add(GP_LIVE_CALL, 1);
+  return call;
+}
+
+grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_flags,
+                                    const char* md, size_t md_len, size_t md_count,
+                                    const char* msg, size_t msg_len,
+                                    int status, const char* details, size_t details_len,
+                                    const char* tmd, size_t tmd_len, size_t tmd_count) {
+  (void)md_len;
+  (void)tmd_len;
+  grpc_op ops[8];
+  memset(ops, 0, sizeof(ops));
+  size_t n = 0;
+  grpc_slice details_slice;
+  int have_details = 0;
+  uint32_t want = b->ops;
+
+  if (want & GP_OP_SEND_INITIAL_METADATA) {
+    b->send_md = parse_md(md, md_count);
+    b->send_md_count = md_count;
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].flags = md_flags;
+    ops[n].data.send_initial_metadata.count = md_count;
+    ops[n].data.send_initial_metadata.metadata = b->send_md;
+    n++;
+  }
+  if (want & GP_OP_SEND_MESSAGE) {
+    grpc_slice s = msg_len ? grpc_slice_from_copied_buffer(msg, msg_len) : grpc_empty_slice();
+    b->send_msg = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = b->send_msg;
+    n++;
+  }
+  if (want & GP_OP_SEND_CLOSE_FROM_CLIENT) {
+    ops[n].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    n++;
+  }
+  if (want & GP_OP_SEND_STATUS_FROM_SERVER) {
+    b->send_tmd = parse_md(tmd, tmd_count);
+    b->send_tmd_count = tmd_count;
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.trailing_metadata_count = tmd_count;
+    ops[n].data.send_status_from_server.trailing_metadata = b->send_tmd;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)status;
+    if (details_len > 0) {
+      details_slice = grpc_slice_from_copied_buffer(details, details_len);
+      have_details = 1;
+      ops[n].data.send_status_from_server.status_details = &details_slice;
+    }
+    n++;
+  }
+  if (want & GP_OP_RECV_INITIAL_METADATA) {
+    ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[n].data.recv_initial_metadata.recv_initial_metadata = &b->recv_md;
+    n++;
+  }
+  if (want & GP_OP_RECV_MESSAGE) {
+    ops[n].op = GRPC_OP_RECV_MESSAGE;
+    ops[n].data.recv_message.recv_message = &b->recv_msg;
+    n++;
+  }
+  if (want & GP_OP_RECV_STATUS_ON_CLIENT) {
+    ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[n].data.recv_status_on_client.trailing_metadata = &b->recv_tmd;
+    ops[n].data.recv_status_on_client.status = &b->status;
+    ops[n].data.recv_status_on_client.status_details = &b->status_details;
+    ops[n].data.recv_status_on_client.error_string = &b->error_string;
+    n++;
+  }
+  if (want & GP_OP_RECV_CLOSE_ON_SERVER) {
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n].data.recv_close_on_server.cancelled = &b->cancelled;
+    n++;
+  }
+  grpc_call_error err = grpc_call_start_batch(call, ops, n, b, NULL);
+  /* status_details is not retained past start_batch (grpc_types.h). */
+  if (have_details) grpc_slice_unref(details_slice);
+  return err;
+}
+
+grpc_call_error gp_call_cancel(grpc_call* call) { return grpc_call_cancel(call, NULL); }
+
+grpc_call_error gp_call_cancel_with_status(grpc_call* call, int status,
+                                           const char* description) {
+  return grpc_call_cancel_with_status(call, (grpc_status_code)status, description, NULL);
+}
+
+void gp_call_unref(grpc_call* call) {
+  grpc_call_unref(call);
+  live_add(GP_LIVE_CALL, -1);
+}
+
+size_t gp_call_peer(grpc_call* call, char* buf, size_t cap) {
+  char* p = grpc_call_get_peer(call);
+  if (p == NULL) {
+    if (cap) buf[0] = 0;
+    return 0;
+  }
+  size_t n = strlen(p);
+  if (cap) {
+    size_t c = n < cap - 1 ? n : cap - 1;
+    memcpy(buf, p, c);
+    buf[c] = 0;
+  }
+  gpr_free(p);
+  return n;
+}
+
+size_t gp_call_auth_context(grpc_call* call, char** out, char* idname, size_t idname_cap,
+                            int* authenticated) {
+  *out = NULL;
+  *authenticated = 0;
+  if (idname_cap) idname[0] = 0;
+  grpc_auth_context* ctx = grpc_call_auth_context(call);
+  if (ctx == NULL) return 0;
+  *authenticated = grpc_auth_context_peer_is_authenticated(ctx);
+  const char* id = grpc_auth_context_peer_identity_property_name(ctx);
+  if (id != NULL && idname_cap) {
+    size_t n = strlen(id);
+    if (n > idname_cap - 1) n = idname_cap - 1;
+    memcpy(idname, id, n);
+    idname[n] = 0;
+  }
+  size_t total = 0;
+  grpc_auth_property_iterator it = grpc_auth_context_property_iterator(ctx);
+  const grpc_auth_property* p;
+  while ((p = grpc_auth_property_iterator_next(&it)) != NULL) {
+    total += 8 + strlen(p->name) + p->value_length;
+  }
+  char* buf = gpr_malloc(total ? total : 1);
+  char* w = buf;
+  it = grpc_auth_context_property_iterator(ctx);
+  while ((p = grpc_auth_property_iterator_next(&it)) != NULL) {
+    uint32_t nl = (uint32_t)strlen(p->name);
+    uint32_t vl = (uint32_t)p->value_length;
+    memcpy(w, &nl, 4);
+    w += 4;
+    memcpy(w, p->name, nl);
+    w += nl;
+    memcpy(w, &vl, 4);
+    w += 4;
+    memcpy(w, p->value, vl);
+    w += vl;
+  }
+  grpc_auth_context_release(ctx);
+  *out = buf;
+  return total;
+}
+
+/* ---------- servers ---------- */
+
+grpc_server* gp_server_create(const char* args, size_t args_len, size_t nargs) {
+  (void)args_len;
+  grpc_channel_args* a = parse_args(args, nargs);
+  grpc_server* s = grpc_server_create(a, NULL);
+  free_args(a);
+  if (s) live_add(GP_LIVE_SERVER, 1);
+  return s;
+}
+
+void gp_server_register_cq(grpc_server* s, grpc_completion_queue* cq) {
+  grpc_server_register_completion_queue(s, cq, NULL);
+}
+
+int gp_server_add_insecure_port(grpc_server* s, const char* addr) {
+  grpc_server_credentials* c = grpc_insecure_server_credentials_create();
+  int port = grpc_server_add_http2_port(s, addr, c);
+  grpc_server_credentials_release(c);
+  return port;
+}
+
+void gp_server_start(grpc_server* s) { grpc_server_start(s); }
+
+grpc_call_error gp_server_request_call(grpc_server* s, grpc_completion_queue* cq,
+                                       gp_batch* b) {
+  return grpc_server_request_call(s, &b->new_call, &b->details, &b->recv_md, cq, cq, b);
+}
+
+void gp_server_shutdown(grpc_server* s, grpc_completion_queue* cq, gp_batch* b) {
+  grpc_server_shutdown_and_notify(s, cq, b);
+}
+
+void gp_server_cancel_all_calls(grpc_server* s) { grpc_server_cancel_all_calls(s); }
+
+void gp_server_destroy(grpc_server* s) {
+  grpc_server_destroy(s);
+  live_add(GP_LIVE_SERVER, -1);
+}

@@ -1,0 +1,192 @@
+/* shim.h: the whole C surface grpcpy uses, in one place.
+ *
+ * Go files in this package include only this header. Everything here is a
+ * thin helper over the gRPC C core (grpc/grpc.h, core 1.51 / "29.x"): it
+ * merges several core calls into one cgo crossing and turns core structs
+ * (unions, slices) into flat fields Go can read.
+ *
+ * Ownership: every gp_batch is malloc'd here, owns the C memory of its ops
+ * (send metadata, send message, receive slots) and is freed by
+ * gp_batch_free once Go has copied the results out. Its address is the
+ * completion-queue tag; Go finds its own object through b->handle, a
+ * runtime/cgo.Handle value. No Go pointer is ever stored in C memory.
+ */
+#ifndef GRPCPY_SHIM_H
+#define GRPCPY_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+/* Live C objects, counted so tests can check that every path frees. */
+enum {
+  GP_LIVE_CQ = 0,
+  GP_LIVE_CHANNEL,
+  GP_LIVE_CALL,
+  GP_LIVE_SERVER,
+  GP_LIVE_BATCH,
+  GP_LIVE_CREDS,
+  GP_LIVE_N
+};
+
+/* Op bits for gp_call_start_batch. */
+enum {
+  GP_OP_SEND_INITIAL_METADATA = 1 << 0,
+  GP_OP_SEND_MESSAGE = 1 << 1,
+  GP_OP_SEND_CLOSE_FROM_CLIENT = 1 << 2,
+  GP_OP_SEND_STATUS_FROM_SERVER = 1 << 3,
+  GP_OP_RECV_INITIAL_METADATA = 1 << 4,
+  GP_OP_RECV_MESSAGE = 1 << 5,
+  GP_OP_RECV_STATUS_ON_CLIENT = 1 << 6,
+  GP_OP_RECV_CLOSE_ON_SERVER = 1 << 7
+};
+
+/* What a tag stands for. */
+enum {
+  GP_TAG_BATCH = 0,
+  GP_TAG_REQUEST_CALL,
+  GP_TAG_SHUTDOWN,
+  GP_TAG_CONNECTIVITY
+};
+
+/* A read-only view of one metadata entry, pointing into core-owned slices. */
+typedef struct {
+  const char* key;
+  size_t key_len;
+  const char* value;
+  size_t value_len;
+} gp_md;
+
+typedef struct gp_batch {
+  uintptr_t handle; /* runtime/cgo.Handle of the Go completion target */
+  int kind;         /* GP_TAG_* */
+  uint32_t ops;     /* GP_OP_* */
+
+  /* send side: owned until free */
+  grpc_metadata* send_md;
+  size_t send_md_count;
+  grpc_metadata* send_tmd;
+  size_t send_tmd_count;
+  grpc_byte_buffer* send_msg;
+
+  /* receive slots: written by core after start */
+  grpc_metadata_array recv_md;
+  grpc_metadata_array recv_tmd;
+  grpc_byte_buffer* recv_msg;
+  grpc_status_code status;
+  grpc_slice status_details;
+  const char* error_string;
+  int cancelled;
+
+  /* request_call slots */
+  grpc_call* new_call;
+  grpc_call_details details;
+
+  /* flattened results, filled by gp_cq_next for Go to read */
+  int has_msg;
+  grpc_slice msg_flat;
+  const char* msg_ptr;
+  size_t msg_len;
+  gp_md* md_view;
+  size_t md_view_count;
+  gp_md* tmd_view;
+  size_t tmd_view_count;
+  const char* details_ptr;
+  size_t details_len;
+  const char* method_ptr;
+  size_t method_len;
+  const char* host_ptr;
+  size_t host_len;
+  int deadline_infinite;
+  int64_t deadline_remaining_ns;
+} gp_batch;
+
+typedef struct {
+  int type; /* grpc_completion_type */
+  int success;
+  gp_batch* batch;
+} gp_event;
+
+/* process */
+void gp_init(void);
+const char* gp_version_string(void);
+const char* gp_g_stands_for(void);
+void gp_live_counts(int64_t* out /* GP_LIVE_N */);
+
+/* completion queues */
+grpc_completion_queue* gp_cq_create(void);
+/* Frees prev (may be NULL), blocks for the next event, flattens its results. */
+gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev);
+void gp_cq_shutdown(grpc_completion_queue* cq);
+void gp_cq_destroy(grpc_completion_queue* cq);
+
+/* batches */
+gp_batch* gp_batch_new(uintptr_t handle, int kind);
+void gp_batch_free(gp_batch* b);
+
+/* Channel args are passed flat: per arg, one byte type ('s' or 'i'), then
+ * u32 key length, key bytes, then either u32 length + bytes or an int64. */
+grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* creds,
+                                const char* args, size_t args_len, size_t nargs);
+void gp_channel_destroy(grpc_channel* ch);
+int gp_channel_check_state(grpc_channel* ch, int try_to_connect);
+void gp_channel_watch(grpc_channel* ch, int last_state, int64_t timeout_ns,
+                      grpc_completion_queue* cq, gp_batch* b);
+
+/* calls. timeout_ns < 0 means no deadline. */
+grpc_call* gp_channel_create_call(grpc_channel* ch, grpc_completion_queue* cq,
+                                  const char* method, size_t method_len,
+                                  const char* host, size_t host_len,
+                                  int64_t timeout_ns);
+/* Metadata is passed flat: per entry, u32 key length, key, u32 value length,
+ * value. Builds the ops named by b->ops and starts them; on failure the
+ * batch is left for the caller to free. */
+grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_flags,
+                                    const char* md, size_t md_len, size_t md_count,
+                                    const char* msg, size_t msg_len,
+                                    int status, const char* details, size_t details_len,
+                                    const char* tmd, size_t tmd_len, size_t tmd_count);
+grpc_call_error gp_call_cancel(grpc_call* call);
+grpc_call_error gp_call_cancel_with_status(grpc_call* call, int status,
+                                           const char* description);
+void gp_call_unref(grpc_call* call);
+/* Copies the peer string into buf (NUL-terminated, truncated); returns its full length. */
+size_t gp_call_peer(grpc_call* call, char* buf, size_t cap);
+/* Serialises the call's auth context: per property, u32 name length, name,
+ * u32 value length, value. *out is gpr_malloc'd (free with gp_free), NULL
+ * when the call has no auth context. Also reports the peer identity
+ * property name (copied into idname, NUL-terminated) and whether the peer
+ * is authenticated. */
+size_t gp_call_auth_context(grpc_call* call, char** out, char* idname, size_t idname_cap,
+                            int* authenticated);
+void gp_free(void* p);
+
+/* metadata rules: the core's own checks, applied to a flat metadata buffer.
+ * Returns -1 when all entries are valid, else the index of the first bad
+ * entry with *why = 1 (illegal key) or 2 (illegal non-binary value). */
+int64_t gp_metadata_check(const char* md, size_t md_len, size_t md_count, int* why);
+
+/* servers */
+grpc_server* gp_server_create(const char* args, size_t args_len, size_t nargs);
+void gp_server_register_cq(grpc_server* s, grpc_completion_queue* cq);
+int gp_server_add_insecure_port(grpc_server* s, const char* addr);
+void gp_server_start(grpc_server* s);
+grpc_call_error gp_server_request_call(grpc_server* s, grpc_completion_queue* cq,
+                                       gp_batch* b);
+void gp_server_shutdown(grpc_server* s, grpc_completion_queue* cq, gp_batch* b);
+void gp_server_cancel_all_calls(grpc_server* s);
+void gp_server_destroy(grpc_server* s);
+
+/* Compile-time guard: the completion-queue factory API this shim relies on. */
+#if !defined(GRPC_CQ_CURRENT_VERSION) || GRPC_CQ_CURRENT_VERSION < 2
+#error "grpcpy needs gRPC core 1.51 or later (libgrpc-dev)"
+#endif
+
+#endif

@@ -1,0 +1,232 @@
+package core
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/grpcpy/grpcpy/cgo"
+)
+
+// ErrChannelClosed is returned when an RPC is started on a closed channel.
+var ErrChannelClosed = errors.New("Cannot invoke RPC on closed channel!")
+
+// ErrCallOver is returned when a batch is started on a call that has ended.
+var ErrCallOver = errors.New("the RPC has already terminated")
+
+// Status codes the engine itself produces (values of grpc_status_code).
+const (
+	StatusOK                = 0
+	StatusCancelled         = 1
+	StatusUnknown           = 2
+	StatusDeadlineExceeded  = 4
+	StatusResourceExhausted = 8
+	StatusUnimplemented     = 12
+	StatusInternal          = 13
+	StatusUnavailable       = 14
+)
+
+// Channel owns one grpc_channel and tracks the calls started on it, so that
+// Close can end them (grpcio's Channel.close cancels every active RPC).
+type Channel struct {
+	eng *Engine
+
+	mu     sync.Mutex
+	c      cgo.Channel
+	closed bool
+	calls  map[*ClientCall]struct{}
+}
+
+// NewChannel creates a channel with grpc_channel_create.
+func NewChannel(target string, creds cgo.ChannelCredentials, args *cgo.ArgsBuilder) (*Channel, error) {
+	e := Default()
+	c := cgo.NewChannel(target, creds, args)
+	if c.Nil() {
+		return nil, errors.New("grpc_channel_create returned NULL for target " + target)
+	}
+	return &Channel{eng: e, c: c, calls: make(map[*ClientCall]struct{})}, nil
+}
+
+// Close cancels every active call with CANCELLED "Channel closed!" and
+// destroys the channel. Idempotent.
+func (ch *Channel) Close() {
+	ch.mu.Lock()
+	if ch.closed {
+		ch.mu.Unlock()
+		return
+	}
+	ch.closed = true
+	calls := make([]*ClientCall, 0, len(ch.calls))
+	for cc := range ch.calls {
+		calls = append(calls, cc)
+	}
+	c := ch.c
+	ch.mu.Unlock()
+	for _, cc := range calls {
+		cc.CancelWithStatus(StatusCancelled, "Channel closed!")
+	}
+	// Calls keep their own reference to the core channel, so destroying it
+	// now does not strand their completions.
+	c.Destroy()
+}
+
+// State is grpc_channel_check_connectivity_state.
+func (ch *Channel) State(tryToConnect bool) (int, error) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.closed {
+		return 4, ErrChannelClosed // SHUTDOWN
+	}
+	return ch.c.CheckState(tryToConnect), nil
+}
+
+// NewCall creates a call on a round-robin queue. timeout < 0: no deadline.
+func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientCall, error) {
+	q := ch.eng.Pick()
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.closed {
+		return nil, ErrChannelClosed
+	}
+	c := ch.c.CreateCall(q, method, host, timeout)
+	if c.Nil() {
+		return nil, errors.New("grpc_channel_create_call returned NULL")
+	}
+	cc := &ClientCall{ch: ch, c: c}
+	ch.calls[cc] = struct{}{}
+	return cc, nil
+}
+
+// ClientCall is one client-side grpc_call. Its core reference is dropped
+// when the status has been received and no batch is outstanding.
+type ClientCall struct {
+	ch *Channel
+
+	mu       sync.Mutex
+	c        cgo.Call
+	pending  int
+	finished bool
+}
+
+// Start starts a batch of ops on the call; the returned Op completes when
+// the core posts its tag. Starts are serialised, as grpc_call_start_batch
+// requires.
+func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
+	o := newOp(cc, ops)
+	o.after = after
+	b := cgo.NewBatch(o, cgo.TagBatch)
+	cc.mu.Lock()
+	if cc.c.Nil() {
+		cc.mu.Unlock()
+		b.Free()
+		return nil, ErrCallOver
+	}
+	rc := cc.c.StartBatch(b, ops, send)
+	if rc != cgo.CallOK {
+		cc.mu.Unlock()
+		b.Free()
+		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
+	}
+	cc.pending++
+	cc.mu.Unlock()
+	return o, nil
+}
+
+// batchDone runs on the poller when a batch completes.
+func (cc *ClientCall) batchDone(final bool) {
+	cc.mu.Lock()
+	cc.pending--
+	if final {
+		cc.finished = true
+	}
+	release := cc.finished && cc.pending == 0 && !cc.c.Nil()
+	c := cc.c
+	if release {
+		cc.c = cgo.Call{}
+	}
+	cc.mu.Unlock()
+	if release {
+		c.Unref()
+		cc.ch.mu.Lock()
+		delete(cc.ch.calls, cc)
+		cc.ch.mu.Unlock()
+	}
+}
+
+// Abandon releases a call on which no batch was ever started.
+func (cc *ClientCall) Abandon() {
+	cc.mu.Lock()
+	c := cc.c
+	ok := cc.pending == 0 && !c.Nil()
+	if ok {
+		cc.c = cgo.Call{}
+	}
+	cc.mu.Unlock()
+	if ok {
+		c.Unref()
+		cc.ch.mu.Lock()
+		delete(cc.ch.calls, cc)
+		cc.ch.mu.Unlock()
+	}
+}
+
+// Cancel is grpc_call_cancel; false if the call is already over.
+func (cc *ClientCall) Cancel() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.c.Nil() || cc.finished {
+		return false
+	}
+	return cc.c.Cancel() == cgo.CallOK
+}
+
+// CancelWithStatus is grpc_call_cancel_with_status; false if already over.
+func (cc *ClientCall) CancelWithStatus(code int, details string) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.c.Nil() || cc.finished {
+		return false
+	}
+	return cc.c.CancelWithStatus(code, details) == cgo.CallOK
+}
+
+// Peer is grpc_call_get_peer, "" once the call is released.
+func (cc *ClientCall) Peer() string {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.c.Nil() {
+		return ""
+	}
+	return cc.c.Peer()
+}
+
+// UnaryOps is the one batch of a client unary-unary RPC, as grpcio sends it.
+const UnaryOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
+	cgo.OpRecvInitialMetadata | cgo.OpRecvMessage | cgo.OpRecvStatusOnClient
+
+// InitialMetadataFlags returns the SEND_INITIAL_METADATA flags for
+// wait_for_ready: nil leaves the channel's default.
+func InitialMetadataFlags(waitForReady *bool) uint32 {
+	if waitForReady == nil {
+		return 0
+	}
+	if *waitForReady {
+		return cgo.FlagWaitForReady | cgo.FlagWaitForReadyExplicitlySet
+	}
+	return cgo.FlagWaitForReadyExplicitlySet
+}
+
+// Args are core channel args (grpc_channel_args) in flat form.
+type Args = cgo.ArgsBuilder
+
+// ChannelCredentials are core channel credentials; the zero value is insecure.
+type ChannelCredentials = cgo.ChannelCredentials
+
+// CoreVersion is grpc_version_string().
+func CoreVersion() string { cgo.Init(); return cgo.VersionString() }
+
+// GStandsFor is grpc_g_stands_for().
+func GStandsFor() string { cgo.Init(); return cgo.GStandsFor() }
+
+// Send describes the send side of a batch (see cgo.Send).
+type Send = cgo.Send

@@ -1,0 +1,121 @@
+// Package core is grpcpy's engine: the pure-Go counterpart of grpcio's
+// _channel.py/_server.py internals. It owns the completion queues and their
+// pollers, client calls, server calls and the server's accept loop. It
+// speaks to the C core only through package cgo.
+//
+// # Pollers
+//
+// A small fixed set of "next" completion queues (one per GOMAXPROCS, at most
+// 8) is shared by every channel and server of the process, each drained by
+// one goroutine blocked in grpc_completion_queue_next. Calls pick a queue
+// round-robin. A goroutine waiting for an RPC waits on a Go channel, never
+// in C, so OS threads stay bounded by the poller count whatever the number
+// of calls in flight (grpcio's per-call "segregated" queues hold one thread
+// per blocked call instead).
+//
+// Completion targets run on the poller: they copy results out of C memory
+// and hand off (close a channel, start a goroutine). They never block and
+// never run user code.
+package core
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/grpcpy/grpcpy/cgo"
+)
+
+// Completer receives the completion of a tag. Complete runs on a poller
+// goroutine; ev.Batch's results are valid only until it returns.
+type Completer interface {
+	Complete(ev cgo.Event)
+}
+
+// Engine is the set of shared completion queues and their pollers.
+type Engine struct {
+	cqs []cgo.CQ
+	rr  atomic.Uint32
+	wg  sync.WaitGroup
+}
+
+var (
+	engMu  sync.Mutex
+	engine atomic.Pointer[Engine]
+)
+
+// Pollers is the number of completion queues (and poller goroutines) the
+// engine starts; 0 means min(GOMAXPROCS, 8). Set it before first use.
+var Pollers int
+
+// Default returns the process engine, starting it on first use.
+func Default() *Engine {
+	if e := engine.Load(); e != nil {
+		return e
+	}
+	engMu.Lock()
+	defer engMu.Unlock()
+	if e := engine.Load(); e != nil {
+		return e
+	}
+	cgo.Init()
+	n := Pollers
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), 8)
+	}
+	e := &Engine{}
+	for range n {
+		q := cgo.NewCQ()
+		e.cqs = append(e.cqs, q)
+		e.wg.Add(1)
+		go e.poll(q)
+	}
+	engine.Store(e)
+	return e
+}
+
+// Shutdown stops the pollers and destroys the queues (shutdown, drain,
+// destroy). Every channel, call and server must be closed first. The next
+// Default starts a fresh engine. Meant for tests and orderly exits.
+func Shutdown() {
+	engMu.Lock()
+	defer engMu.Unlock()
+	e := engine.Swap(nil)
+	if e == nil {
+		return
+	}
+	for _, q := range e.cqs {
+		q.Shutdown()
+	}
+	e.wg.Wait()
+	for _, q := range e.cqs {
+		q.Destroy()
+	}
+}
+
+// CQs returns every queue, for servers, which register all of them.
+func (e *Engine) CQs() []cgo.CQ { return e.cqs }
+
+// Pick returns the next queue round-robin.
+func (e *Engine) Pick() cgo.CQ {
+	return e.cqs[int(e.rr.Add(1))%len(e.cqs)]
+}
+
+func (e *Engine) poll(q cgo.CQ) {
+	defer e.wg.Done()
+	var prev cgo.Batch
+	for {
+		ev := q.Next(prev) // frees prev
+		prev = cgo.Batch{}
+		switch ev.Type {
+		case cgo.QueueShutdown:
+			return
+		case cgo.OpComplete:
+			ev.Batch.Take().(Completer).Complete(ev)
+			prev = ev.Batch
+		}
+	}
+}
+
+// Live reports the C objects alive now (see cgo.LiveCounts).
+func Live() cgo.Live { return cgo.LiveCounts() }

@@ -1,0 +1,143 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/grpcpy/grpcpy/cgo"
+)
+
+// Metadatum is one metadata entry (key, value); "-bin" values are raw bytes.
+type Metadatum = cgo.Metadatum
+
+// Op is the completion target of one batch: the read-after-event half of
+// its ops. Complete copies what the ops received out of C memory, lets the
+// call account for the finished batch, and wakes the waiter.
+type Op struct {
+	done chan struct{}
+	call batchOwner
+
+	Success          bool
+	HasMessage       bool
+	Message          []byte
+	InitialMetadata  []Metadatum
+	TrailingMetadata []Metadatum
+	Status           int
+	Details          string
+	ErrorString      string
+	Cancelled        bool
+
+	ops   uint32
+	after func(*Op) // runs on the poller after done is closed; must not block
+}
+
+type batchOwner interface {
+	batchDone(final bool)
+}
+
+func newOp(owner batchOwner, ops uint32) *Op {
+	return &Op{done: make(chan struct{}), call: owner, ops: ops}
+}
+
+// Done is closed when the batch has completed and its results are set.
+func (o *Op) Done() <-chan struct{} { return o.done }
+
+// Wait blocks until the batch completes.
+func (o *Op) Wait() *Op {
+	<-o.done
+	return o
+}
+
+// Complete implements Completer.
+func (o *Op) Complete(ev cgo.Event) {
+	b := ev.Batch
+	o.Success = ev.Success
+	if o.ops&cgo.OpRecvMessage != 0 {
+		o.HasMessage = b.HasMessage()
+		o.Message = b.Message()
+	}
+	if o.ops&cgo.OpRecvInitialMetadata != 0 {
+		o.InitialMetadata = b.InitialMetadata()
+	}
+	if o.ops&cgo.OpRecvStatusOnClient != 0 {
+		o.Status = b.Status()
+		o.Details = b.Details()
+		o.ErrorString = b.ErrorString()
+		o.TrailingMetadata = b.TrailingMetadata()
+	}
+	if o.ops&cgo.OpRecvCloseOnServer != 0 {
+		o.Cancelled = b.Cancelled()
+	}
+	final := o.ops&(cgo.OpRecvStatusOnClient|cgo.OpRecvCloseOnServer) != 0
+	if o.call != nil {
+		o.call.batchDone(final)
+	}
+	close(o.done)
+	if o.after != nil {
+		o.after(o)
+	}
+}
+
+// MetadataBuf accumulates metadata in the flat form the shim parses.
+type MetadataBuf struct {
+	Buf []byte
+	N   int
+}
+
+// Add appends one entry.
+func (m *MetadataBuf) Add(key, value string) {
+	m.Buf = cgo.EncodeMetadata(m.Buf, key, value)
+	m.N++
+}
+
+// MetadataError reports metadata the core would refuse, found before
+// anything is sent.
+type MetadataError struct {
+	Index int
+	Key   string
+	Value string
+	Why   int // 1: illegal key, 2: illegal value for a non-binary key
+}
+
+func (e *MetadataError) Error() string {
+	if e.Why == 1 {
+		return fmt.Sprintf("metadata was invalid: key %q (entry %d) is not a legal header key "+
+			"(lowercase letters, digits, '-', '_' and '.' only)", e.Key, e.Index)
+	}
+	return fmt.Sprintf("metadata was invalid: value of key %q (entry %d) is not printable ASCII; "+
+		"binary values need a key ending in \"-bin\"", e.Key, e.Index)
+}
+
+// CheckMetadata validates md with the core's own header rules.
+func CheckMetadata(md []Metadatum) (MetadataBuf, error) {
+	var m MetadataBuf
+	for _, kv := range md {
+		m.Add(kv.Key, kv.Value)
+	}
+	if i, why := cgo.CheckMetadata(m.Buf, m.N); i >= 0 {
+		return MetadataBuf{}, &MetadataError{Index: i, Key: md[i].Key, Value: md[i].Value, Why: why}
+	}
+	return m, nil
+}
+
+// CallError is a grpc_call_error returned by grpc_call_start_batch or a
+// related core call.
+type CallError struct {
+	Code int
+	Op   string
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Op, cgo.CallErrorString(e.Code))
+}
+
+// Op bits, re-exported for the public layer (see cgo).
+const (
+	OpSendInitialMetadata  = cgo.OpSendInitialMetadata
+	OpSendMessage          = cgo.OpSendMessage
+	OpSendCloseFromClient  = cgo.OpSendCloseFromClient
+	OpSendStatusFromServer = cgo.OpSendStatusFromServer
+	OpRecvInitialMetadata  = cgo.OpRecvInitialMetadata
+	OpRecvMessage          = cgo.OpRecvMessage
+	OpRecvStatusOnClient   = cgo.OpRecvStatusOnClient
+	OpRecvCloseOnServer    = cgo.OpRecvCloseOnServer
+)

@@ -1,0 +1,115 @@
+package grpc
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/grpcpy/grpcpy/core"
+)
+
+// ChannelOption is one entry of grpcio's options list, a (key, value) pair
+// passed to the core unchanged as a channel arg. Value must be a string
+// (GRPC_ARG_STRING) or an integer of any Go integer type (GRPC_ARG_INTEGER),
+// e.g. ChannelOption{"grpc.max_receive_message_length", 1 << 20}.
+type ChannelOption struct {
+	Key   string
+	Value any
+}
+
+func buildArgs(options []ChannelOption) (*core.Args, error) {
+	a := &core.Args{}
+	for _, o := range options {
+		switch v := o.Value.(type) {
+		case string:
+			a.String(o.Key, v)
+		case bool:
+			if v {
+				a.Int(o.Key, 1)
+			} else {
+				a.Int(o.Key, 0)
+			}
+		default:
+			rv := reflect.ValueOf(o.Value)
+			switch {
+			case rv.CanInt():
+				a.Int(o.Key, rv.Int())
+			case rv.CanUint():
+				a.Int(o.Key, int64(rv.Uint()))
+			default:
+				return nil, &ValueError{Msg: fmt.Sprintf("channel option %q has a value of type %T; "+
+					"the core takes strings and integers", o.Key, o.Value)}
+			}
+		}
+	}
+	return a, nil
+}
+
+// Channel mirrors grpc.Channel: "Affords RPC invocation via generic methods
+// on client-side." It is safe for concurrent use. Python's context-manager
+// use becomes defer ch.Close().
+type Channel struct {
+	c      *core.Channel
+	target string
+}
+
+// InsecureChannel mirrors grpc.insecure_channel(target, options=None):
+// a Channel without transport security. Drives grpc_channel_create with
+// grpc_insecure_credentials_create and the options as channel args.
+func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) {
+	args, err := buildArgs(options)
+	if err != nil {
+		return nil, err
+	}
+	c, err := core.NewChannel(target, core.ChannelCredentials{}, args)
+	if err != nil {
+		return nil, err
+	}
+	return &Channel{c: c, target: target}, nil
+}
+
+// Close mirrors grpc.Channel.close(): terminates every RPC active on the
+// channel with CANCELLED ("Channel closed!") and releases the channel
+// (grpc_call_cancel_with_status, grpc_channel_destroy). New RPCs then fail
+// with ErrChannelClosed. Idempotent; the error is always nil.
+func (ch *Channel) Close() error {
+	ch.c.Close()
+	return nil
+}
+
+// Target is the target the channel was created for.
+func (ch *Channel) Target() string { return ch.target }
+
+// MultiCallableOption is a keyword argument of the Channel's multi-callable
+// factories: request_serializer, response_deserializer.
+type MultiCallableOption func(*multiCallableOptions)
+
+type multiCallableOptions struct {
+	ser   Serializer
+	deser Deserializer
+}
+
+// WithRequestSerializer is the request_serializer= keyword.
+func WithRequestSerializer(s Serializer) MultiCallableOption {
+	return func(o *multiCallableOptions) { o.ser = s }
+}
+
+// WithResponseDeserializer is the response_deserializer= keyword.
+func WithResponseDeserializer(d Deserializer) MultiCallableOption {
+	return func(o *multiCallableOptions) { o.deser = d }
+}
+
+func buildMultiCallableOptions(opts []MultiCallableOption) multiCallableOptions {
+	var o multiCallableOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// UnaryUnary mirrors grpc.Channel.unary_unary(method, request_serializer=None,
+// response_deserializer=None): "A UnaryUnaryMultiCallable value for the
+// named unary-unary method."
+func (ch *Channel) UnaryUnary(method string, opts ...MultiCallableOption) *UnaryUnaryMultiCallable {
+	o := buildMultiCallableOptions(opts)
+	return &UnaryUnaryMultiCallable{ch: ch, method: method, ser: o.ser, deser: o.deser}
+}

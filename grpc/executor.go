@@ -1,0 +1,83 @@
+package grpc
+
+import (
+	"errors"
+	"sync"
+)
+
+// Executor stands for the futures.ThreadPoolExecutor grpc.server() takes as
+// thread_pool: something that runs handlers. Submit must not block; it
+// returns an error if the executor no longer accepts work.
+type Executor interface {
+	Submit(fn func()) error
+}
+
+// ErrExecutorShutdown is returned by Submit after Shutdown.
+var ErrExecutorShutdown = errors.New("grpc: cannot schedule new work after shutdown")
+
+// ThreadPoolExecutor mirrors futures.ThreadPoolExecutor(max_workers): at
+// most maxWorkers goroutines run submitted work; the rest waits in an
+// unbounded FIFO queue, as in Python. With a server, it bounds how many
+// handlers run at once; maximum_concurrent_rpcs bounds how many RPCs are
+// admitted.
+type ThreadPoolExecutor struct {
+	max int
+
+	mu       sync.Mutex
+	queue    []func()
+	workers  int
+	shutdown bool
+	idle     sync.WaitGroup
+}
+
+// NewThreadPoolExecutor mirrors ThreadPoolExecutor(max_workers=maxWorkers).
+func NewThreadPoolExecutor(maxWorkers int) *ThreadPoolExecutor {
+	if maxWorkers < 1 {
+		maxWorkers = 1
+	}
+	return &ThreadPoolExecutor{max: maxWorkers}
+}
+
+// Submit mirrors submit(fn): queues fn and returns at once.
+func (e *ThreadPoolExecutor) Submit(fn func()) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.shutdown {
+		return ErrExecutorShutdown
+	}
+	e.queue = append(e.queue, fn)
+	if e.workers < e.max {
+		e.workers++
+		e.idle.Add(1)
+		go e.work()
+	}
+	return nil
+}
+
+func (e *ThreadPoolExecutor) work() {
+	defer e.idle.Done()
+	for {
+		e.mu.Lock()
+		if len(e.queue) == 0 {
+			e.workers--
+			e.mu.Unlock()
+			return
+		}
+		fn := e.queue[0]
+		e.queue[0] = nil
+		e.queue = e.queue[1:]
+		e.mu.Unlock()
+		fn()
+	}
+}
+
+// Shutdown mirrors shutdown(wait=True): no new work is accepted; with wait
+// it blocks until queued work has run.
+func (e *ThreadPoolExecutor) Shutdown(wait bool) {
+	e.mu.Lock()
+	e.shutdown = true
+	e.mu.Unlock()
+	if wait {
+		e.idle.Wait()
+	}
+}

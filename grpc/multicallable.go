@@ -1,0 +1,128 @@
+package grpc
+
+import (
+	"errors"
+
+	"github.com/grpcpy/grpcpy/core"
+)
+
+// UnaryUnaryMultiCallable mirrors grpc.UnaryUnaryMultiCallable: "Affords
+// invoking a unary-unary RPC from client-side." Each invocation is one core
+// batch of SEND_INITIAL_METADATA, SEND_MESSAGE, SEND_CLOSE_FROM_CLIENT,
+// RECV_INITIAL_METADATA, RECV_MESSAGE and RECV_STATUS_ON_CLIENT, as in
+// grpcio.
+type UnaryUnaryMultiCallable struct {
+	ch     *Channel
+	method string
+	ser    Serializer
+	deser  Deserializer
+}
+
+// Call mirrors __call__(request, timeout=None, metadata=None,
+// credentials=None, wait_for_ready=None): "Synchronously invokes the
+// underlying RPC" and returns the response. A non-OK status is returned as
+// an *RpcError (also a Call); bad arguments (invalid metadata, a closed
+// channel) as a *ValueError, before anything is sent.
+func (m *UnaryUnaryMultiCallable) Call(request any, opts ...CallOption) (any, error) {
+	resp, _, err := m.WithCall(request, opts...)
+	return resp, err
+}
+
+// WithCall mirrors with_call(request, ...): the response and a Call for the
+// RPC. On a non-OK status the Call is returned with the *RpcError.
+func (m *UnaryUnaryMultiCallable) WithCall(request any, opts ...CallOption) (any, Call, error) {
+	s, op, err := m.start(request, opts, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if op != nil {
+		<-op.Done()
+		m.complete(s, op)
+	}
+	if s.err != nil {
+		return nil, s, s.err
+	}
+	return s.response, s, nil
+}
+
+// Future mirrors future(request, ...): "Asynchronously invokes the
+// underlying RPC" and returns a Call-Future whose result is the response
+// and whose exception, on a non-OK status, is an *RpcError. Its Cancel
+// cancels the RPC. The error is only for bad arguments, as for Call.
+func (m *UnaryUnaryMultiCallable) Future(request any, opts ...CallOption) (CallFuture, error) {
+	s, _, err := m.start(request, opts, true)
+	if err != nil {
+		return nil, err
+	}
+	return (*unaryFuture)(s), nil
+}
+
+// start serialises, validates and starts the RPC. A request that fails to
+// serialise yields an RPC already terminated with INTERNAL, as in grpcio.
+func (m *UnaryUnaryMultiCallable) start(request any, opts []CallOption, async bool) (*rpcState, *core.Op, error) {
+	o := buildCallOptions(opts)
+	md, err := checkMetadata(o.metadata)
+	if err != nil {
+		return nil, nil, err
+	}
+	payload, serr := serialize(m.ser, request)
+	timeout, deadline, hasDeadline := o.deadline()
+	if serr != nil {
+		s := newRPCState(nil, deadline, hasDeadline)
+		s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, serr.Error())
+		return s, nil, nil
+	}
+	if o.ctx != nil && o.ctx.Err() != nil {
+		s := newRPCState(nil, deadline, hasDeadline)
+		code, details := StatusCodeCancelled, "Locally cancelled by application!"
+		if hasDeadline && timeout == 0 {
+			code, details = StatusCodeDeadlineExceeded, "Deadline Exceeded"
+		}
+		s.terminate(nil, code, details, nil, nil, o.ctx.Err().Error())
+		return s, nil, nil
+	}
+	cc, err := m.ch.c.NewCall(m.method, "", timeout)
+	if err != nil {
+		if errors.Is(err, core.ErrChannelClosed) {
+			return nil, nil, ErrChannelClosed
+		}
+		return nil, nil, err
+	}
+	s := newRPCState(cc, deadline, hasDeadline)
+	var after func(*core.Op)
+	if async {
+		// Deserialising and callbacks are user code: off the poller.
+		after = func(op *core.Op) { go m.complete(s, op) }
+	}
+	op, err := cc.Start(core.UnaryOps, &core.Send{
+		Flags:         core.InitialMetadataFlags(o.waitForReady),
+		Metadata:      md.Buf,
+		MetadataCount: md.N,
+		Message:       payload,
+	}, after)
+	if err != nil {
+		cc.Abandon()
+		return nil, nil, err
+	}
+	s.watchContext(o.ctx)
+	return s, op, nil
+}
+
+// complete is the read-after-event half: status, metadata, and the
+// response through the deserializer.
+func (m *UnaryUnaryMultiCallable) complete(s *rpcState, op *core.Op) {
+	initial := fromCoreMetadata(op.InitialMetadata)
+	trailing := fromCoreMetadata(op.TrailingMetadata)
+	code := statusCodeFromCore(op.Status)
+	details := op.Details
+	var resp any
+	if code == StatusCodeOK && op.HasMessage {
+		r, err := deserialize(m.deser, op.Message)
+		if err != nil {
+			code, details = StatusCodeInternal, "Exception deserializing response!"
+		} else {
+			resp = r
+		}
+	}
+	s.terminate(resp, code, details, initial, trailing, op.ErrorString)
+}

@@ -1,0 +1,226 @@
+package grpc
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/grpcpy/grpcpy/core"
+)
+
+// rpcState is the client side of one RPC once started: grpcio's _RPCState
+// and _Rendezvous in one. It is a Call and a Future; its response and
+// status are set once, by terminate.
+type rpcState struct {
+	cc          *core.ClientCall
+	deadline    time.Time
+	hasDeadline bool
+	stopCtx     func() bool
+
+	done chan struct{}
+
+	mu            sync.Mutex
+	finished      bool
+	cancelled     bool
+	response      any
+	err           *RpcError
+	code          StatusCode
+	details       string
+	initial       Metadata
+	trailing      Metadata
+	callbacks     []func()
+	doneCallbacks []func(Future)
+}
+
+func newRPCState(cc *core.ClientCall, deadline time.Time, has bool) *rpcState {
+	return &rpcState{cc: cc, deadline: deadline, hasDeadline: has, done: make(chan struct{})}
+}
+
+// watchContext cancels the RPC when ctx ends (Go's addition).
+func (s *rpcState) watchContext(ctx context.Context) {
+	if ctx == nil || ctx.Done() == nil {
+		return
+	}
+	s.stopCtx = context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.DeadlineExceeded {
+			s.cc.CancelWithStatus(int(StatusCodeDeadlineExceeded), "Deadline Exceeded")
+			return
+		}
+		s.cancel()
+	})
+}
+
+// terminate records the outcome once and runs the callbacks on the
+// calling goroutine (never a poller: it may run user code).
+func (s *rpcState) terminate(resp any, code StatusCode, details string, initial, trailing Metadata, debug string) bool {
+	return s.terminateAs(false, resp, code, details, initial, trailing, debug)
+}
+
+func (s *rpcState) terminateAs(cancelled bool, resp any, code StatusCode, details string, initial, trailing Metadata, debug string) bool {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return false
+	}
+	s.finished = true
+	s.cancelled = cancelled
+	s.response = resp
+	s.code, s.details, s.initial, s.trailing = code, details, initial, trailing
+	if code != StatusCodeOK {
+		s.err = newRpcError(code, details, initial, trailing, debug)
+	}
+	cbs, dcbs := s.callbacks, s.doneCallbacks
+	s.callbacks, s.doneCallbacks = nil, nil
+	s.mu.Unlock()
+	close(s.done)
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	for _, cb := range cbs {
+		cb()
+	}
+	for _, cb := range dcbs {
+		cb(s.asFuture())
+	}
+	return true
+}
+
+// cancel is grpcio's Future.cancel/Call.cancel: if the RPC is still
+// running, cancel it in the core with CANCELLED "Locally cancelled by
+// application!" and terminate the future at once.
+func (s *rpcState) cancel() bool {
+	const details = "Locally cancelled by application!"
+	if !s.terminateAs(true, nil, StatusCodeCancelled, details, nil, nil, "") {
+		return false
+	}
+	if s.cc != nil {
+		s.cc.CancelWithStatus(int(StatusCodeCancelled), details)
+	}
+	return true
+}
+
+// asFuture is the value handed to done callbacks.
+func (s *rpcState) asFuture() Future { return (*unaryFuture)(s) }
+
+// ---- RpcContext ----
+
+func (s *rpcState) IsActive() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *rpcState) TimeRemaining() (time.Duration, bool) {
+	return timeRemaining(s.deadline, s.hasDeadline)
+}
+
+func (s *rpcState) Cancel() bool { return s.cancel() }
+
+func (s *rpcState) AddCallback(cb func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished {
+		return false
+	}
+	s.callbacks = append(s.callbacks, cb)
+	return true
+}
+
+// ---- Call ----
+
+func (s *rpcState) InitialMetadata() Metadata {
+	<-s.done
+	return s.initial
+}
+
+func (s *rpcState) TrailingMetadata() Metadata {
+	<-s.done
+	return s.trailing
+}
+
+func (s *rpcState) Code() StatusCode {
+	<-s.done
+	return s.code
+}
+
+func (s *rpcState) Details() string {
+	<-s.done
+	return s.details
+}
+
+// unaryFuture is rpcState seen as grpcio's Call-Future.
+type unaryFuture rpcState
+
+func (f *unaryFuture) s() *rpcState { return (*rpcState)(f) }
+
+func (f *unaryFuture) IsActive() bool                        { return f.s().IsActive() }
+func (f *unaryFuture) TimeRemaining() (time.Duration, bool)  { return f.s().TimeRemaining() }
+func (f *unaryFuture) Cancel() bool                          { return f.s().cancel() }
+func (f *unaryFuture) AddCallback(cb func()) bool            { return f.s().AddCallback(cb) }
+func (f *unaryFuture) InitialMetadata() Metadata             { return f.s().InitialMetadata() }
+func (f *unaryFuture) TrailingMetadata() Metadata            { return f.s().TrailingMetadata() }
+func (f *unaryFuture) Code() StatusCode                      { return f.s().Code() }
+func (f *unaryFuture) Details() string                       { return f.s().Details() }
+func (f *unaryFuture) Done() bool                            { return !f.s().IsActive() }
+func (f *unaryFuture) Running() bool                         { return f.s().IsActive() }
+
+func (f *unaryFuture) Cancelled() bool {
+	s := f.s()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cancelled
+}
+
+func (f *unaryFuture) Result(timeout ...time.Duration) (any, error) {
+	s := f.s()
+	if !waitDone(s.done, timeout) {
+		return nil, FutureTimeoutError{}
+	}
+	if s.cancelled {
+		return nil, FutureCancelledError{}
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s.response, nil
+}
+
+func (f *unaryFuture) Exception(timeout ...time.Duration) (error, error) {
+	s := f.s()
+	if !waitDone(s.done, timeout) {
+		return nil, FutureTimeoutError{}
+	}
+	if s.cancelled {
+		return nil, FutureCancelledError{}
+	}
+	if s.err != nil {
+		return s.err, nil
+	}
+	return nil, nil
+}
+
+func (f *unaryFuture) Traceback(timeout ...time.Duration) (string, error) {
+	exc, err := f.Exception(timeout...)
+	if err != nil || exc == nil {
+		return "", err
+	}
+	if r, ok := exc.(*RpcError); ok && r.debugError != "" {
+		return r.debugError, nil
+	}
+	return exc.Error(), nil
+}
+
+func (f *unaryFuture) AddDoneCallback(fn func(Future)) {
+	s := f.s()
+	s.mu.Lock()
+	if !s.finished {
+		s.doneCallbacks = append(s.doneCallbacks, fn)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	fn(f)
+}

@@ -1,0 +1,281 @@
+package grpc
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpcpy/grpcpy/core"
+)
+
+// NoGrace is Python's stop(None): Stop(NoGrace) aborts every RPC at once
+// and blocks until the last handler has returned. Any negative grace means
+// the same.
+const NoGrace time.Duration = -1
+
+// Server mirrors grpc.Server: "Services RPCs." Create it with NewServer.
+type Server struct {
+	core     *core.Server
+	executor Executor
+	limit    int64
+	active   atomic.Int64
+
+	mu         sync.Mutex
+	handlers   []GenericRpcHandler
+	started    bool
+	stopping   bool
+	graceTimer *time.Timer
+	graceEnd   time.Time
+}
+
+// ServerOption is a keyword argument of grpc.server(): handlers, options,
+// maximum_concurrent_rpcs (interceptors come with their own issue).
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	handlers      []GenericRpcHandler
+	options       []ChannelOption
+	maxConcurrent int
+}
+
+// WithHandlers is the handlers= keyword: GenericRpcHandlers consulted in
+// order for each new RPC.
+func WithHandlers(handlers ...GenericRpcHandler) ServerOption {
+	return func(o *serverOptions) { o.handlers = append(o.handlers, handlers...) }
+}
+
+// WithOptions is the options= keyword: channel args for the server
+// (grpc_server_create), passed to the core unchanged.
+func WithOptions(options ...ChannelOption) ServerOption {
+	return func(o *serverOptions) { o.options = append(o.options, options...) }
+}
+
+// WithMaximumConcurrentRpcs is the maximum_concurrent_rpcs= keyword: past n
+// RPCs in progress, new ones are answered RESOURCE_EXHAUSTED. 0 (Python's
+// None) means no limit.
+func WithMaximumConcurrentRpcs(n int) ServerOption {
+	return func(o *serverOptions) { o.maxConcurrent = n }
+}
+
+// NewServer mirrors grpc.server(thread_pool, handlers=None,
+// interceptors=None, options=None, maximum_concurrent_rpcs=None). threadPool
+// runs the handlers; nil runs each RPC on its own goroutine (Go's natural
+// pool). Drives grpc_server_create and grpc_server_register_completion_queue.
+func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
+	var o serverOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.maxConcurrent < 0 {
+		return nil, &ValueError{Msg: fmt.Sprintf("maximum_concurrent_rpcs must be positive, got %d", o.maxConcurrent)}
+	}
+	args, err := buildArgs(o.options)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{executor: threadPool, limit: int64(o.maxConcurrent), handlers: o.handlers}
+	cs, err := core.NewServer(args, s.dispatch)
+	if err != nil {
+		return nil, err
+	}
+	s.core = cs
+	return s, nil
+}
+
+// AddGenericRpcHandlers mirrors add_generic_rpc_handlers(generic_rpc_handlers):
+// registers more handlers; only before Start.
+func (s *Server) AddGenericRpcHandlers(handlers ...GenericRpcHandler) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.stopping {
+		return ErrServerStarted
+	}
+	s.handlers = append(s.handlers, handlers...)
+	return nil
+}
+
+// AddInsecurePort mirrors add_insecure_port(address): opens a port without
+// TLS and returns the port number; with port 0 the runtime picks one.
+// Only before Start. A bind failure is an error naming the address
+// (grpc_server_add_http2_port returned 0).
+func (s *Server) AddInsecurePort(address string) (int, error) {
+	port, err := s.core.AddInsecurePort(address)
+	return port, mapServerErr(err)
+}
+
+// Start mirrors start(): begins serving (grpc_server_start). It may only be
+// called once; a second call returns ErrServerStarted.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	if s.started || s.stopping {
+		s.mu.Unlock()
+		return mapServerErr(core.ErrServerStarted)
+	}
+	s.started = true
+	s.mu.Unlock()
+	return mapServerErr(s.core.Start())
+}
+
+func mapServerErr(err error) error {
+	switch err {
+	case core.ErrServerStarted:
+		return ErrServerStarted
+	case core.ErrServerStopped:
+		return ErrServerStopped
+	}
+	return err
+}
+
+// Stop mirrors stop(grace): new RPCs are refused at once in all cases
+// (grpc_server_shutdown_and_notify). With a grace (>= 0) it returns at once
+// and RPCs still active when the grace ends are aborted
+// (grpc_server_cancel_all_calls); with NoGrace it aborts them now and
+// blocks until the last handler has returned. Idempotent; a later call
+// with a shorter grace stops sooner, a longer one does not delay. The
+// Event is set when the server has completely stopped.
+func (s *Server) Stop(grace time.Duration) *Event {
+	s.mu.Lock()
+	s.stopping = true
+	s.core.Shutdown()
+	if grace <= 0 {
+		if s.graceTimer != nil {
+			s.graceTimer.Stop()
+		}
+		s.graceEnd = time.Now()
+		s.mu.Unlock()
+		s.core.CancelAll()
+	} else {
+		end := time.Now().Add(grace)
+		if s.graceEnd.IsZero() || end.Before(s.graceEnd) {
+			s.graceEnd = end
+			if s.graceTimer != nil {
+				s.graceTimer.Stop()
+			}
+			s.graceTimer = time.AfterFunc(grace, s.core.CancelAll)
+		}
+		s.mu.Unlock()
+	}
+	ev := &Event{done: s.core.Stopped()}
+	if grace < 0 {
+		ev.Wait()
+	}
+	return ev
+}
+
+// WaitForTermination mirrors wait_for_termination(timeout=None) (added to
+// grpcio after 1.18): blocks until the server has stopped, or at most the
+// optional timeout. It reports whether the server stopped.
+func (s *Server) WaitForTermination(timeout ...time.Duration) bool {
+	return waitDone(s.core.Stopped(), timeout)
+}
+
+// Event mirrors the threading.Event returned by stop().
+type Event struct{ done <-chan struct{} }
+
+// IsSet mirrors is_set().
+func (e *Event) IsSet() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait mirrors wait(timeout=None): blocks until the event is set, or at
+// most the optional timeout; reports whether it is set.
+func (e *Event) Wait(timeout ...time.Duration) bool { return waitDone(e.done, timeout) }
+
+// Done is closed when the event is set.
+func (e *Event) Done() <-chan struct{} { return e.done }
+
+// dispatch runs on a poller for each new call: enforce
+// maximum_concurrent_rpcs, then hand the call to the executor.
+func (s *Server) dispatch(sc *core.ServerCall) {
+	if s.limit > 0 && s.active.Add(1) > s.limit {
+		go func() {
+			sc.Reject(int(StatusCodeResourceExhausted), "Concurrent RPC limit exceeded!")
+			sc.Finish()
+			s.active.Add(-1)
+		}()
+		return
+	}
+	run := func() {
+		defer func() {
+			if s.limit > 0 {
+				s.active.Add(-1)
+			}
+		}()
+		s.handle(sc)
+	}
+	if s.executor == nil {
+		go run()
+		return
+	}
+	if err := s.executor.Submit(run); err != nil {
+		go func() {
+			sc.Reject(int(StatusCodeUnavailable), "Server's thread pool is shut down")
+			sc.Finish()
+			if s.limit > 0 {
+				s.active.Add(-1)
+			}
+		}()
+	}
+}
+
+func (s *Server) lookup(d *HandlerCallDetails) (h *RpcMethodHandler, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+			slog.Error("grpc: generic handler panicked", "method", d.Method, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	s.mu.Lock()
+	handlers := s.handlers
+	s.mu.Unlock()
+	for _, g := range handlers {
+		if h := g.Service(d); h != nil {
+			return h, nil
+		}
+	}
+	return nil, nil
+}
+
+// handle serves one RPC on its own goroutine (or executor worker).
+func (s *Server) handle(sc *core.ServerCall) {
+	defer sc.Finish()
+	md := fromCoreMetadata(sc.Metadata)
+	details := &HandlerCallDetails{Method: sc.Method, InvocationMetadata: md}
+	h, err := s.lookup(details)
+	if err != nil {
+		sc.Reject(int(StatusCodeUnknown), "Exception servicing handler: "+err.Error())
+		return
+	}
+	if h == nil {
+		sc.Reject(int(StatusCodeUnimplemented), "Method not found!")
+		return
+	}
+	ctx := newServicerContext(sc, md)
+	if err := sc.StartRecvClose(ctx.onClose); err != nil {
+		sc.Reject(int(StatusCodeInternal), err.Error())
+		return
+	}
+	switch {
+	case !h.RequestStreaming && !h.ResponseStreaming && h.UnaryUnary != nil:
+		req, ok := ctx.recvRequest(sc.Method, h.RequestDeserializer)
+		if !ok {
+			return
+		}
+		resp, ok := ctx.callBehavior(func() (any, error) { return h.UnaryUnary(req, ctx) })
+		if !ok {
+			return
+		}
+		ctx.finishUnaryResponse(h.ResponseSerializer, resp)
+	default:
+		ctx.abort(StatusCodeUnimplemented, fmt.Sprintf("Method %q has a streaming handler; "+
+			"streaming RPCs are not served yet", sc.Method))
+	}
+}

@@ -1,0 +1,349 @@
+package grpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/grpcpy/grpcpy/core"
+)
+
+// ServicerContext mirrors grpc.ServicerContext: "A context object passed to
+// method implementations." It is also an RpcContext. Its methods are safe
+// for concurrent use.
+type ServicerContext struct {
+	call     *core.ServerCall
+	metadata Metadata
+
+	mu          sync.Mutex
+	code        StatusCode
+	codeSet     bool
+	details     string
+	detailsSet  bool
+	trailing    core.MetadataBuf
+	initialSent bool
+	statused    bool
+	closed      bool
+	cancelled   bool
+	callbacks   []func()
+	ctx         context.Context
+	ctxCancel   context.CancelFunc
+}
+
+// abortSignal is the panic value of Abort: grpcio's abort "always" raises.
+type abortSignal struct{}
+
+func newServicerContext(sc *core.ServerCall, md Metadata) *ServicerContext {
+	return &ServicerContext{call: sc, metadata: md}
+}
+
+// onClose runs on the poller when RECV_CLOSE_ON_SERVER completes.
+func (c *ServicerContext) onClose(cancelled bool) {
+	c.mu.Lock()
+	c.closed = true
+	c.cancelled = cancelled
+	cbs := c.callbacks
+	c.callbacks = nil
+	cancel := c.ctxCancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if len(cbs) > 0 {
+		go func() { // user code: off the poller
+			for _, cb := range cbs {
+				cb()
+			}
+		}()
+	}
+}
+
+// IsActive mirrors grpc.RpcContext.is_active(): false once the client
+// cancelled, the deadline passed or the status was sent.
+func (c *ServicerContext) IsActive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && !c.statused
+}
+
+// TimeRemaining mirrors grpc.RpcContext.time_remaining(): time left before
+// the client's deadline, never negative; ok false when there is none.
+func (c *ServicerContext) TimeRemaining() (time.Duration, bool) {
+	return timeRemaining(c.call.Deadline, c.call.HasDeadline)
+}
+
+// Cancel mirrors grpc.RpcContext.cancel(): cancels the RPC (grpc_call_cancel);
+// the client sees CANCELLED.
+func (c *ServicerContext) Cancel() bool { return c.call.Cancel() }
+
+// AddCallback mirrors grpc.RpcContext.add_callback(callback): callback runs
+// when the RPC terminates; false if it already has.
+func (c *ServicerContext) AddCallback(callback func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.callbacks = append(c.callbacks, callback)
+	return true
+}
+
+// Context returns a context.Context that is done when the RPC terminates,
+// with the RPC's deadline (a Go addition, for passing to downstream calls).
+func (c *ServicerContext) Context() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		if c.call.HasDeadline {
+			c.ctx, c.ctxCancel = context.WithDeadline(context.Background(), c.call.Deadline)
+		} else {
+			c.ctx, c.ctxCancel = context.WithCancel(context.Background())
+		}
+		if c.closed {
+			c.ctxCancel()
+		}
+	}
+	return c.ctx
+}
+
+// InvocationMetadata mirrors invocation_metadata(): the metadata sent by
+// the client.
+func (c *ServicerContext) InvocationMetadata() Metadata { return c.metadata }
+
+// Peer mirrors peer(): the peer's address as the core reports it
+// (grpc_call_get_peer), e.g. "ipv4:127.0.0.1:53422".
+func (c *ServicerContext) Peer() string { return c.call.Peer() }
+
+// AuthContext mirrors auth_context(): every property of the call's
+// grpc_auth_context, name to values (raw bytes in Go strings).
+func (c *ServicerContext) AuthContext() map[string][]string {
+	props, _, _, ok := c.call.AuthContext()
+	if !ok {
+		return map[string][]string{}
+	}
+	out := make(map[string][]string)
+	for _, p := range props {
+		out[p.Name] = append(out[p.Name], p.Value)
+	}
+	return out
+}
+
+// PeerIdentityKey mirrors peer_identity_key(): the auth property naming
+// the peer's identity (e.g. "x509_common_name"), "" (Python's None) if the
+// call is not authenticated.
+func (c *ServicerContext) PeerIdentityKey() string {
+	_, id, auth, ok := c.call.AuthContext()
+	if !ok || !auth {
+		return ""
+	}
+	return id
+}
+
+// PeerIdentities mirrors peer_identities(): the values of the identity
+// property, nil (Python's None) if the call is not authenticated.
+func (c *ServicerContext) PeerIdentities() []string {
+	props, id, auth, ok := c.call.AuthContext()
+	if !ok || !auth || id == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range props {
+		if p.Name == id {
+			out = append(out, p.Value)
+		}
+	}
+	return out
+}
+
+// SendInitialMetadata mirrors send_initial_metadata(initial_metadata):
+// sends the initial metadata now (SEND_INITIAL_METADATA). A second call, or
+// one after the response started, is a *ValueError ("Initial metadata no
+// longer allowed!"), as is invalid metadata.
+func (c *ServicerContext) SendInitialMetadata(initialMetadata Metadata) error {
+	md, err := checkMetadata(initialMetadata)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.initialSent || c.statused {
+		c.mu.Unlock()
+		return &ValueError{Msg: "Initial metadata no longer allowed!"}
+	}
+	c.initialSent = true
+	c.mu.Unlock()
+	op, err := c.call.Start(core.OpSendInitialMetadata, &core.Send{Metadata: md.Buf, MetadataCount: md.N}, nil)
+	if err != nil {
+		return err
+	}
+	op.Wait()
+	if !op.Success {
+		return newRpcError(StatusCodeCancelled, "RPC terminated before initial metadata was sent", nil, nil, "")
+	}
+	return nil
+}
+
+// SetTrailingMetadata mirrors set_trailing_metadata(trailing_metadata): the
+// metadata sent with the status. Invalid metadata is a *ValueError.
+func (c *ServicerContext) SetTrailingMetadata(trailingMetadata Metadata) error {
+	md, err := checkMetadata(trailingMetadata)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.trailing = md
+	c.mu.Unlock()
+	return nil
+}
+
+// SetCode mirrors set_code(code): the status code sent when the RPC ends.
+func (c *ServicerContext) SetCode(code StatusCode) {
+	c.mu.Lock()
+	c.code, c.codeSet = code, true
+	c.mu.Unlock()
+}
+
+// SetDetails mirrors set_details(details): the status message sent when
+// the RPC ends.
+func (c *ServicerContext) SetDetails(details string) {
+	c.mu.Lock()
+	c.details, c.detailsSet = details, true
+	c.mu.Unlock()
+}
+
+// Abort mirrors abort(code, details): ends the RPC with a non-OK status
+// and never returns. Like Python's raise it unwinds the handler (a panic
+// the server recovers), so call it on the handler's goroutine. The code
+// and details supersede any set before. StatusCodeOK is refused: the RPC
+// ends with UNKNOWN and details saying why.
+func (c *ServicerContext) Abort(code StatusCode, details string) {
+	if code == StatusCodeOK {
+		slog.Error("grpc: abort() called with StatusCode.OK; returning UNKNOWN")
+		code, details = StatusCodeUnknown, "abort() called with StatusCode.OK, which is not an error; returning UNKNOWN"
+	}
+	c.mu.Lock()
+	c.code, c.codeSet = code, true
+	c.details, c.detailsSet = details, true
+	c.mu.Unlock()
+	panic(abortSignal{})
+}
+
+// AbortWithStatus mirrors abort_with_status(status): like Abort, and the
+// status's trailing metadata supersedes any set before.
+func (c *ServicerContext) AbortWithStatus(status Status) {
+	if md, err := checkMetadata(status.TrailingMetadata); err == nil {
+		c.mu.Lock()
+		c.trailing = md
+		c.mu.Unlock()
+	} else {
+		slog.Error("grpc: abort_with_status() with invalid trailing metadata", "error", err)
+	}
+	c.Abort(status.Code, status.Details)
+}
+
+// ---- the server's side of the RPC ----
+
+// sendStatus is the final batch: SEND_STATUS_FROM_SERVER, with
+// SEND_INITIAL_METADATA if not yet sent and the response if any. With
+// abort, a code set by the handler wins over code, as in grpcio's _abort.
+func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code StatusCode, details string, abort bool) {
+	c.mu.Lock()
+	if c.statused {
+		c.mu.Unlock()
+		return
+	}
+	c.statused = true
+	if abort {
+		if c.codeSet {
+			code = c.code
+		}
+		if c.detailsSet {
+			details = c.details
+		}
+	} else {
+		code, details = StatusCodeOK, ""
+		if c.codeSet {
+			code = c.code
+		}
+		if c.detailsSet {
+			details = c.details
+		}
+	}
+	ops := core.OpSendStatusFromServer
+	if !c.initialSent {
+		c.initialSent = true
+		ops |= core.OpSendInitialMetadata
+	}
+	if hasPayload {
+		ops |= core.OpSendMessage
+	}
+	send := &core.Send{Message: payload, Status: int(code), Details: details,
+		Trailing: c.trailing.Buf, TrailingCount: c.trailing.N}
+	c.mu.Unlock()
+	if op, err := c.call.Start(ops, send, nil); err == nil {
+		op.Wait()
+	}
+}
+
+func (c *ServicerContext) abort(code StatusCode, details string) {
+	c.sendStatus(nil, false, code, details, true)
+}
+
+// recvRequest reads the single request of a unary-request method.
+func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, bool) {
+	op, err := c.call.Start(core.OpRecvMessage, nil, nil)
+	if err != nil {
+		c.abort(StatusCodeInternal, "Failed to receive request: "+err.Error())
+		return nil, false
+	}
+	op.Wait()
+	if !op.HasMessage {
+		c.abort(StatusCodeUnimplemented, fmt.Sprintf("%q requires exactly one request message.", method))
+		return nil, false
+	}
+	req, err := deserialize(des, op.Message)
+	if err != nil {
+		slog.Error("grpc: exception deserializing request", "method", method, "error", err)
+		c.abort(StatusCodeInternal, "Exception deserializing request!")
+		return nil, false
+	}
+	return req, true
+}
+
+// callBehavior runs user code, mapping an error, a panic or an Abort to
+// the status grpcio gives a raised exception.
+func (c *ServicerContext) callBehavior(f func() (any, error)) (resp any, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok = false
+			if _, aborted := r.(abortSignal); aborted {
+				c.abort(StatusCodeUnknown, "RPC Aborted")
+				return
+			}
+			details := fmt.Sprintf("Exception calling application: %v", r)
+			slog.Error("grpc: "+details, "stack", string(debug.Stack()))
+			c.abort(StatusCodeUnknown, details)
+		}
+	}()
+	resp, err := f()
+	if err != nil {
+		details := "Exception calling application: " + err.Error()
+		slog.Error("grpc: " + details)
+		c.abort(StatusCodeUnknown, details)
+		return nil, false
+	}
+	return resp, true
+}
+
+// finishUnaryResponse serialises the response and sends it with the status.
+func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
+	payload, err := serialize(ser, resp)
+	if err != nil {
+		slog.Error("grpc: failed to serialize response", "error", err)
+		c.abort(StatusCodeInternal, "Failed to serialize response!")
+		return
+	}
+	c.sendStatus(payload, true, StatusCodeOK, "", false)
+}
