@@ -156,16 +156,16 @@ type unaryFuture rpcState
 
 func (f *unaryFuture) s() *rpcState { return (*rpcState)(f) }
 
-func (f *unaryFuture) IsActive() bool                        { return f.s().IsActive() }
-func (f *unaryFuture) TimeRemaining() (time.Duration, bool)  { return f.s().TimeRemaining() }
-func (f *unaryFuture) Cancel() bool                          { return f.s().cancel() }
-func (f *unaryFuture) AddCallback(cb func()) bool            { return f.s().AddCallback(cb) }
-func (f *unaryFuture) InitialMetadata() Metadata             { return f.s().InitialMetadata() }
-func (f *unaryFuture) TrailingMetadata() Metadata            { return f.s().TrailingMetadata() }
-func (f *unaryFuture) Code() StatusCode                      { return f.s().Code() }
-func (f *unaryFuture) Details() string                       { return f.s().Details() }
-func (f *unaryFuture) Done() bool                            { return !f.s().IsActive() }
-func (f *unaryFuture) Running() bool                         { return f.s().IsActive() }
+func (f *unaryFuture) IsActive() bool                       { return f.s().IsActive() }
+func (f *unaryFuture) TimeRemaining() (time.Duration, bool) { return f.s().TimeRemaining() }
+func (f *unaryFuture) Cancel() bool                         { return f.s().cancel() }
+func (f *unaryFuture) AddCallback(cb func()) bool           { return f.s().AddCallback(cb) }
+func (f *unaryFuture) InitialMetadata() Metadata            { return f.s().InitialMetadata() }
+func (f *unaryFuture) TrailingMetadata() Metadata           { return f.s().TrailingMetadata() }
+func (f *unaryFuture) Code() StatusCode                     { return f.s().Code() }
+func (f *unaryFuture) Details() string                      { return f.s().Details() }
+func (f *unaryFuture) Done() bool                           { return !f.s().IsActive() }
+func (f *unaryFuture) Running() bool                        { return f.s().IsActive() }
 
 func (f *unaryFuture) Cancelled() bool {
 	s := f.s()
