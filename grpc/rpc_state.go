@@ -41,13 +41,21 @@ func (s *rpcState) watchContext(ctx context.Context) {
 	if ctx == nil || ctx.Done() == nil {
 		return
 	}
-	s.stopCtx = context.AfterFunc(ctx, func() {
+	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			s.cc.CancelWithStatus(int(StatusCodeDeadlineExceeded), "Deadline Exceeded")
 			return
 		}
 		s.cancel()
 	})
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		stop()
+		return
+	}
+	s.stopCtx = stop
+	s.mu.Unlock()
 }
 
 // terminate records the outcome once and runs the callbacks on the
@@ -71,10 +79,11 @@ func (s *rpcState) terminateAs(cancelled bool, resp any, code StatusCode, detail
 	}
 	cbs, dcbs := s.callbacks, s.doneCallbacks
 	s.callbacks, s.doneCallbacks = nil, nil
+	stop := s.stopCtx
 	s.mu.Unlock()
 	close(s.done)
-	if s.stopCtx != nil {
-		s.stopCtx()
+	if stop != nil {
+		stop()
 	}
 	for _, cb := range cbs {
 		cb()
