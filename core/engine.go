@@ -19,7 +19,9 @@
 package core
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -45,7 +47,8 @@ var (
 )
 
 // Pollers is the number of completion queues (and poller goroutines) the
-// engine starts; 0 means min(GOMAXPROCS, 8). Set it before first use.
+// engine starts; 0 means min(GOMAXPROCS, 8). Set it before first use; the
+// environment variable GRPCPY_POLLERS overrides it.
 var Pollers int
 
 // Default returns the process engine, starting it on first use.
@@ -60,6 +63,9 @@ func Default() *Engine {
 	}
 	cgo.Init()
 	n := Pollers
+	if v, err := strconv.Atoi(os.Getenv("GRPCPY_POLLERS")); err == nil && v > 0 {
+		n = v
+	}
 	if n <= 0 {
 		n = min(runtime.GOMAXPROCS(0), 8)
 	}

@@ -1,0 +1,14 @@
+# Shortcuts; the scripts are the source of truth (README names them).
+.PHONY: demo test proto bench static
+demo:
+	./scripts/demo.sh
+test:
+	./scripts/test.sh
+# Regenerates the committed protobuf and service code.
+proto:
+	./scripts/proto.sh
+bench:
+	./scripts/bench-smoke.sh
+# A binary with the C core linked in statically.
+static:
+	go build -tags grpc_static -o bin/greeter_server_static ./examples/helloworld/greeter_server

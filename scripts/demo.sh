@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The demo: builds the examples, starts each example server on a
+# kernel-chosen 127.0.0.1 port, runs its client against it, stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_deps
+
+mkdir -p bin
+go build -o bin/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client
+
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# run_example NAME SERVER CLIENT [CLIENT-ARGS...]
+run_example() {
+  local name=$1 server=$2 client=$3
+  shift 3
+  log "example $name"
+  rm -f "$tmp/port"
+  "bin/$server" --addr=127.0.0.1:0 --port_file="$tmp/port" &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+  [ -s "$tmp/port" ] || { log "$server did not start"; exit 1; }
+  "bin/$client" --target="127.0.0.1:$(cat "$tmp/port")" "$@"
+  kill -TERM "$server_pid"
+  wait "$server_pid"
+  server_pid=
+}
+
+run_example helloworld greeter_server greeter_client
+log "demo finished"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates the committed .pb.go files with protoc, protoc-gen-go (pinned
+# to the protobuf module version in go.mod) and protoc-gen-grpcpy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_deps
+go install google.golang.org/protobuf/cmd/protoc-gen-go
+go install ./cmd/protoc-gen-grpcpy
+for proto in $(git ls-files '*.proto'); do
+  dir=$(dirname "$proto")
+  log "protoc $proto"
+  (cd "$dir" && protoc --go_out=. --go_opt=paths=source_relative \
+    --grpcpy_out=. --grpcpy_opt=paths=source_relative "$(basename "$proto")")
+done
