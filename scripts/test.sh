@@ -16,5 +16,9 @@ log "go test -race"
 go test -race -count=1 -timeout 15m ./... 2>&1 | grep -v '^[0-9/]* [0-9:]* ERROR grpc' | tee /tmp/grpcpy-test.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
+log "cgo pointer checks (GOEXPERIMENT=cgocheck2)"
+GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./cgo/ ./core/ ./grpc/ 2>&1 | grep -v '^[0-9/]* [0-9:]* ERROR grpc'
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+
 log "cmd/bench smoke run"
 scripts/bench-smoke.sh
