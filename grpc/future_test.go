@@ -12,9 +12,13 @@ import (
 	"github.com/grpcpy/grpcpy/internal/leakcheck"
 )
 
-// gate is a handler that blocks until released or the RPC ends.
-func gate(release <-chan struct{}) *grpc.RpcMethodHandler {
+// gate is a handler that runs onEnter (if given), then blocks until
+// released or the RPC ends.
+func gate(release <-chan struct{}, onEnter ...func()) *grpc.RpcMethodHandler {
 	return grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
+		for _, f := range onEnter {
+			f()
+		}
 		select {
 		case <-release:
 		case <-ctx.Context().Done():

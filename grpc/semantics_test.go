@@ -293,13 +293,7 @@ func TestClosedChannel(t *testing.T) {
 	release := make(chan struct{})
 	methods := map[string]*grpc.RpcMethodHandler{
 		"Echo": echoHandler(),
-		"Block": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
-			select {
-			case <-release:
-			case <-ctx.Context().Done():
-			}
-			return req, nil
-		}),
+		"Block": gate(release),
 	}
 	_, target := serve(t, nil, service("test.C", methods))
 	ch, err := grpc.InsecureChannel(target)

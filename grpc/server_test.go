@@ -129,14 +129,7 @@ func TestStopShorterGraceWins(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	methods := map[string]*grpc.RpcMethodHandler{
-		"Gate": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
-			entered <- struct{}{}
-			select {
-			case <-release:
-			case <-ctx.Context().Done():
-			}
-			return req, nil
-		}),
+		"Gate": gate(release, func() { entered <- struct{}{} }),
 	}
 	s, target := serve(t, nil, service("test.G2", methods))
 	ch := dial(t, target)
@@ -196,14 +189,7 @@ func TestMaximumConcurrentRpcs(t *testing.T) {
 	entered := make(chan struct{}, 4)
 	release := make(chan struct{})
 	methods := map[string]*grpc.RpcMethodHandler{
-		"Gate": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
-			entered <- struct{}{}
-			select {
-			case <-release:
-			case <-ctx.Context().Done():
-			}
-			return req, nil
-		}),
+		"Gate": gate(release, func() { entered <- struct{}{} }),
 	}
 	_, target := serve(t, nil, service("test.L", methods), grpc.WithMaximumConcurrentRpcs(2))
 	ch := dial(t, target)
@@ -380,15 +366,10 @@ func TestThousandConcurrentCallsKeepThreadsBounded(t *testing.T) {
 	all := make(chan struct{})
 	release := make(chan struct{})
 	methods := map[string]*grpc.RpcMethodHandler{
-		"Hold": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
+		"Hold": gate(release, func() {
 			if arrived.Add(1) == n {
 				close(all)
 			}
-			select {
-			case <-release:
-			case <-ctx.Context().Done():
-			}
-			return req, nil
 		}),
 	}
 	_, target := serve(t, nil, service("test.H", methods))
