@@ -116,7 +116,7 @@ func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 	o.after = after
 	b := cgo.NewBatch(o, cgo.TagBatch)
 	cc.mu.Lock()
-	if cc.c.Nil() {
+	if cc.c.Nil() || cc.finished {
 		cc.mu.Unlock()
 		b.Free()
 		return nil, ErrCallOver
@@ -199,6 +199,22 @@ func (cc *ClientCall) Peer() string {
 	}
 	return cc.c.Peer()
 }
+
+// Batches of the four client shapes, as grpcio sends them. A streaming
+// response also gets a RECV_INITIAL_METADATA batch of its own (RecvInitial)
+// and one RECV_MESSAGE batch per message read.
+const (
+	// UnaryStreamOps: the request, the half-close and the status.
+	UnaryStreamOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
+		cgo.OpRecvStatusOnClient
+	// StreamUnaryOps: everything received; requests are sent one batch each.
+	StreamUnaryOps = cgo.OpSendInitialMetadata | cgo.OpRecvInitialMetadata | cgo.OpRecvMessage |
+		cgo.OpRecvStatusOnClient
+	// StreamStreamOps: the metadata out and the status in.
+	StreamStreamOps = cgo.OpSendInitialMetadata | cgo.OpRecvStatusOnClient
+	// RecvInitial is the separate initial-metadata batch of streaming responses.
+	RecvInitial = cgo.OpRecvInitialMetadata
+)
 
 // UnaryOps is the one batch of a client unary-unary RPC, as grpcio sends it.
 const UnaryOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |

@@ -60,48 +60,23 @@ func (m *UnaryUnaryMultiCallable) Future(request any, opts ...CallOption) (CallF
 // start serialises, validates and starts the RPC. A request that fails to
 // serialise yields an RPC already terminated with INTERNAL, as in grpcio.
 func (m *UnaryUnaryMultiCallable) start(request any, opts []CallOption, async bool) (*rpcState, *core.Op, error) {
-	o := buildCallOptions(opts)
-	md, err := checkMetadata(o.metadata)
-	if err != nil {
-		return nil, nil, err
+	s, o, md, payload, err := m.ch.newRPC(m.method, opts, m.ser, request, true)
+	if err != nil || s.cc == nil {
+		return s, nil, err
 	}
-	payload, serr := serialize(m.ser, request)
-	timeout, deadline, hasDeadline := o.deadline()
-	if serr != nil {
-		s := newRPCState(nil, deadline, hasDeadline)
-		s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, serr.Error())
-		return s, nil, nil
-	}
-	if o.ctx != nil && o.ctx.Err() != nil {
-		s := newRPCState(nil, deadline, hasDeadline)
-		code, details := StatusCodeCancelled, "Locally cancelled by application!"
-		if hasDeadline && timeout == 0 {
-			code, details = StatusCodeDeadlineExceeded, "Deadline Exceeded"
-		}
-		s.terminate(nil, code, details, nil, nil, o.ctx.Err().Error())
-		return s, nil, nil
-	}
-	cc, err := m.ch.c.NewCall(m.method, "", timeout)
-	if err != nil {
-		if errors.Is(err, core.ErrChannelClosed) {
-			return nil, nil, ErrChannelClosed
-		}
-		return nil, nil, err
-	}
-	s := newRPCState(cc, deadline, hasDeadline)
 	var after func(*core.Op)
 	if async {
 		// Deserialising and callbacks are user code: off the poller.
 		after = func(op *core.Op) { go m.complete(s, op) }
 	}
-	op, err := cc.Start(core.UnaryOps, &core.Send{
+	op, err := s.cc.Start(core.UnaryOps, &core.Send{
 		Flags:         core.InitialMetadataFlags(o.waitForReady),
 		Metadata:      md.Buf,
 		MetadataCount: md.N,
 		Message:       payload,
 	}, after)
 	if err != nil {
-		cc.Abandon()
+		s.cc.Abandon()
 		return nil, nil, err
 	}
 	s.watchContext(o.ctx)
@@ -125,4 +100,43 @@ func (m *UnaryUnaryMultiCallable) complete(s *rpcState, op *core.Op) {
 		}
 	}
 	s.terminate(resp, code, details, initial, trailing, op.ErrorString)
+}
+
+// newRPC is the common start of every client RPC: validate the metadata,
+// serialise a unary request, honour an already-done context, and create
+// the core call. An RPC that ends before reaching the core (a request
+// that fails to serialise, a done context) comes back terminated, with a
+// nil core call. Errors are for bad arguments only.
+func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, request any, unaryRequest bool) (
+	s *rpcState, o callOptions, md core.MetadataBuf, payload []byte, err error) {
+	o = buildCallOptions(opts)
+	if md, err = checkMetadata(o.metadata); err != nil {
+		return nil, o, md, nil, err
+	}
+	timeout, deadline, hasDeadline := o.deadline()
+	if unaryRequest {
+		var serr error
+		if payload, serr = serialize(ser, request); serr != nil {
+			s = newRPCState(nil, deadline, hasDeadline)
+			s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, serr.Error())
+			return s, o, md, nil, nil
+		}
+	}
+	if o.ctx != nil && o.ctx.Err() != nil {
+		s = newRPCState(nil, deadline, hasDeadline)
+		code, details := StatusCodeCancelled, "Locally cancelled by application!"
+		if hasDeadline && timeout == 0 {
+			code, details = StatusCodeDeadlineExceeded, "Deadline Exceeded"
+		}
+		s.terminate(nil, code, details, nil, nil, o.ctx.Err().Error())
+		return s, o, md, nil, nil
+	}
+	cc, err := ch.c.NewCall(method, "", timeout)
+	if err != nil {
+		if errors.Is(err, core.ErrChannelClosed) {
+			return nil, o, md, nil, ErrChannelClosed
+		}
+		return nil, o, md, nil, err
+	}
+	return newRPCState(cc, deadline, hasDeadline), o, md, payload, nil
 }

@@ -17,7 +17,9 @@ type rpcState struct {
 	hasDeadline bool
 	stopCtx     func() bool
 
-	done chan struct{}
+	done        chan struct{}
+	initialDone chan struct{} // closed once the initial metadata is known
+	initialOnce sync.Once
 
 	mu            sync.Mutex
 	finished      bool
@@ -33,7 +35,18 @@ type rpcState struct {
 }
 
 func newRPCState(cc *core.ClientCall, deadline time.Time, has bool) *rpcState {
-	return &rpcState{cc: cc, deadline: deadline, hasDeadline: has, done: make(chan struct{})}
+	return &rpcState{cc: cc, deadline: deadline, hasDeadline: has,
+		done: make(chan struct{}), initialDone: make(chan struct{})}
+}
+
+// setInitial records the server's initial metadata (once).
+func (s *rpcState) setInitial(md Metadata) {
+	s.initialOnce.Do(func() {
+		s.mu.Lock()
+		s.initial = md
+		s.mu.Unlock()
+		close(s.initialDone)
+	})
 }
 
 // watchContext cancels the RPC when ctx ends (Go's addition).
@@ -73,7 +86,7 @@ func (s *rpcState) terminateAs(cancelled bool, resp any, code StatusCode, detail
 	s.finished = true
 	s.cancelled = cancelled
 	s.response = resp
-	s.code, s.details, s.initial, s.trailing = code, details, initial, trailing
+	s.code, s.details, s.trailing = code, details, trailing
 	if code != StatusCodeOK {
 		s.err = newRpcError(code, details, initial, trailing, debug)
 	}
@@ -81,6 +94,7 @@ func (s *rpcState) terminateAs(cancelled bool, resp any, code StatusCode, detail
 	s.callbacks, s.doneCallbacks = nil, nil
 	stop := s.stopCtx
 	s.mu.Unlock()
+	s.setInitial(initial) // no-op if a streaming RPC already set it
 	close(s.done)
 	if stop != nil {
 		stop()
@@ -141,7 +155,9 @@ func (s *rpcState) AddCallback(cb func()) bool {
 // ---- Call ----
 
 func (s *rpcState) InitialMetadata() Metadata {
-	<-s.done
+	<-s.initialDone
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.initial
 }
 

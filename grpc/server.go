@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"fmt"
+	"iter"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -269,13 +270,29 @@ func (s *Server) handle(sc *core.ServerCall) {
 		if !ok {
 			return
 		}
-		resp, ok := ctx.callBehavior(func() (any, error) { return h.UnaryUnary(req, ctx) })
+		if resp, ok := ctx.callBehavior(func() (any, error) { return h.UnaryUnary(req, ctx) }); ok {
+			ctx.finishUnaryResponse(h.ResponseSerializer, resp)
+		}
+	case !h.RequestStreaming && h.ResponseStreaming && h.UnaryStream != nil:
+		req, ok := ctx.recvRequest(sc.Method, h.RequestDeserializer)
 		if !ok {
 			return
 		}
-		ctx.finishUnaryResponse(h.ResponseSerializer, resp)
+		if seq, ok := ctx.callStreamBehavior(func() iter.Seq2[any, error] { return h.UnaryStream(req, ctx) }); ok {
+			ctx.streamResponses(seq, h.ResponseSerializer)
+		}
+	case h.RequestStreaming && !h.ResponseStreaming && h.StreamUnary != nil:
+		requests := ctx.requests(h.RequestDeserializer)
+		if resp, ok := ctx.callBehavior(func() (any, error) { return h.StreamUnary(requests, ctx) }); ok {
+			ctx.finishUnaryResponse(h.ResponseSerializer, resp)
+		}
+	case h.RequestStreaming && h.ResponseStreaming && h.StreamStream != nil:
+		requests := ctx.requests(h.RequestDeserializer)
+		if seq, ok := ctx.callStreamBehavior(func() iter.Seq2[any, error] { return h.StreamStream(requests, ctx) }); ok {
+			ctx.streamResponses(seq, h.ResponseSerializer)
+		}
 	default:
-		ctx.abort(StatusCodeUnimplemented, fmt.Sprintf("Method %q has a streaming handler; "+
-			"streaming RPCs are not served yet", sc.Method))
+		// The streaming flags select a behavior that is nil.
+		ctx.abort(StatusCodeUnimplemented, "Method not found!")
 	}
 }

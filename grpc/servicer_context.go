@@ -3,6 +3,7 @@ package grpc
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -91,22 +92,39 @@ func (c *ServicerContext) AddCallback(callback func()) bool {
 	return true
 }
 
-// Context returns a context.Context that is done when the RPC terminates,
-// with the RPC's deadline (a Go addition, for passing to downstream calls).
+// Context returns a context.Context that is done when the RPC terminates
+// (client cancel, deadline, status sent) and carries the RPC's deadline
+// (a Go addition, for passing to downstream calls).
 func (c *ServicerContext) Context() context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctx == nil {
-		if c.call.HasDeadline {
-			c.ctx, c.ctxCancel = context.WithDeadline(context.Background(), c.call.Deadline)
-		} else {
-			c.ctx, c.ctxCancel = context.WithCancel(context.Background())
-		}
+		inner, cancel := context.WithCancel(context.Background())
+		c.ctx, c.ctxCancel = &rpcContext{inner, c.call.Deadline, c.call.HasDeadline}, cancel
 		if c.closed {
 			c.ctxCancel()
 		}
 	}
 	return c.ctx
+}
+
+// rpcContext is done exactly when the core reports the RPC terminated
+// (RECV_CLOSE_ON_SERVER), not on a Go timer of its own that could fire
+// before the core expires the call; it reports the RPC's deadline.
+type rpcContext struct {
+	context.Context
+	deadline    time.Time
+	hasDeadline bool
+}
+
+func (c *rpcContext) Deadline() (time.Time, bool) { return c.deadline, c.hasDeadline }
+
+func (c *rpcContext) Err() error {
+	err := c.Context.Err()
+	if err != nil && c.hasDeadline && !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // InvocationMetadata mirrors invocation_metadata(): the metadata sent by
@@ -346,4 +364,113 @@ func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
 		return
 	}
 	c.sendStatus(payload, true, StatusCodeOK, "", false)
+}
+
+// requests is the request iterator of a streaming-request method: one
+// RECV_MESSAGE batch per value. It ends at the client's half-close; if the
+// RPC is cancelled it yields an *RpcError (grpcio raises RpcError).
+func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for {
+			op, err := c.call.Start(core.OpRecvMessage, nil, nil)
+			if err == nil {
+				op.Wait()
+			}
+			if err != nil || !op.HasMessage {
+				c.mu.Lock()
+				cancelled := c.closed && c.cancelled
+				c.mu.Unlock()
+				if err != nil || !op.Success || cancelled {
+					yield(nil, newRpcError(StatusCodeCancelled, "RPC cancelled while reading requests", nil, nil, ""))
+				}
+				return
+			}
+			req, err := deserialize(des, op.Message)
+			if err != nil {
+				slog.Error("grpc: exception deserializing request", "method", c.call.Method, "error", err)
+				c.abort(StatusCodeInternal, "Exception deserializing request!")
+				yield(nil, newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, ""))
+				return
+			}
+			if !yield(req, nil) {
+				return
+			}
+		}
+	}
+}
+
+// sendMessage sends one response (with the initial metadata if not yet
+// sent) and waits for the send to complete: the back-pressure of grpcio's
+// _send_response. False if the RPC is over.
+func (c *ServicerContext) sendMessage(payload []byte) bool {
+	c.mu.Lock()
+	if c.statused {
+		c.mu.Unlock()
+		return false
+	}
+	ops := core.OpSendMessage
+	if !c.initialSent {
+		c.initialSent = true
+		ops |= core.OpSendInitialMetadata
+	}
+	c.mu.Unlock()
+	op, err := c.call.Start(ops, &core.Send{Message: payload}, nil)
+	if err != nil {
+		return false
+	}
+	return op.Wait().Success
+}
+
+// streamResponses drains a response iterator to the client, then sends the
+// status. An error or panic while iterating ends the RPC as grpcio does:
+// UNKNOWN "Exception iterating responses: ...".
+func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser Serializer) {
+	ok := func() (ok bool) {
+		defer func() {
+			if r := recover(); r != nil {
+				ok = false
+				if _, aborted := r.(abortSignal); aborted {
+					c.abort(StatusCodeUnknown, "RPC Aborted")
+					return
+				}
+				details := fmt.Sprintf("Exception iterating responses: %v", r)
+				slog.Error("grpc: "+details, "stack", string(debug.Stack()))
+				c.abort(StatusCodeUnknown, details)
+			}
+		}()
+		if responses == nil {
+			return true
+		}
+		for resp, err := range responses {
+			if err != nil {
+				details := "Exception iterating responses: " + err.Error()
+				slog.Error("grpc: " + details)
+				c.abort(StatusCodeUnknown, details)
+				return false
+			}
+			payload, err := serialize(ser, resp)
+			if err != nil {
+				slog.Error("grpc: failed to serialize response", "error", err)
+				c.abort(StatusCodeInternal, "Failed to serialize response!")
+				return false
+			}
+			if !c.sendMessage(payload) {
+				return false // the client is gone; Finish cancels the call
+			}
+		}
+		return true
+	}()
+	if ok {
+		c.sendStatus(nil, false, StatusCodeOK, "", false)
+	}
+}
+
+// callStreamBehavior runs a behavior that returns a response iterator,
+// mapping a panic in the call itself as callBehavior does.
+func (c *ServicerContext) callStreamBehavior(f func() iter.Seq2[any, error]) (seq iter.Seq2[any, error], ok bool) {
+	_, ok = c.callBehavior(func() (any, error) {
+		seq = f()
+		return nil, nil
+	})
+	return seq, ok
 }

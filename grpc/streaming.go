@@ -1,0 +1,321 @@
+package grpc
+
+import (
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"sync"
+
+	"github.com/grpcpy/grpcpy/core"
+)
+
+// Requests makes a request iterator from values, for the stream-request
+// multi-callables: Requests(a, b, c) yields a, b, c.
+func Requests(values ...any) iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for _, v := range values {
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
+
+// RequestsFrom makes a request iterator from any Go sequence.
+func RequestsFrom[T any](seq iter.Seq[T]) iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for v := range seq {
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
+
+// UnaryStream mirrors grpc.Channel.unary_stream(method, request_serializer=None,
+// response_deserializer=None).
+func (ch *Channel) UnaryStream(method string, opts ...MultiCallableOption) *UnaryStreamMultiCallable {
+	o := buildMultiCallableOptions(opts)
+	return &UnaryStreamMultiCallable{streamCallable{ch, method, o.ser, o.deser}}
+}
+
+// StreamUnary mirrors grpc.Channel.stream_unary(method, request_serializer=None,
+// response_deserializer=None).
+func (ch *Channel) StreamUnary(method string, opts ...MultiCallableOption) *StreamUnaryMultiCallable {
+	o := buildMultiCallableOptions(opts)
+	return &StreamUnaryMultiCallable{streamCallable{ch, method, o.ser, o.deser}}
+}
+
+// StreamStream mirrors grpc.Channel.stream_stream(method, request_serializer=None,
+// response_deserializer=None).
+func (ch *Channel) StreamStream(method string, opts ...MultiCallableOption) *StreamStreamMultiCallable {
+	o := buildMultiCallableOptions(opts)
+	return &StreamStreamMultiCallable{streamCallable{ch, method, o.ser, o.deser}}
+}
+
+type streamCallable struct {
+	ch     *Channel
+	method string
+	ser    Serializer
+	deser  Deserializer
+}
+
+// UnaryStreamMultiCallable mirrors grpc.UnaryStreamMultiCallable: "Affords
+// invoking a unary-stream RPC from client-side."
+type UnaryStreamMultiCallable struct{ streamCallable }
+
+// Call mirrors __call__(request, timeout=None, metadata=None,
+// credentials=None, wait_for_ready=None): it returns a *CallIterator, both a
+// Call for the RPC and an iterator of the response values. The error is for
+// bad arguments only; a failed RPC shows while iterating.
+func (m *UnaryStreamMultiCallable) Call(request any, opts ...CallOption) (*CallIterator, error) {
+	s, o, md, payload, err := m.ch.newRPC(m.method, opts, m.ser, request, true)
+	if err != nil {
+		return nil, err
+	}
+	it := &CallIterator{rpcState: s, deser: m.deser}
+	if s.cc == nil {
+		return it, nil
+	}
+	if err := it.startStatus(core.UnaryStreamOps, &core.Send{
+		Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
+		Message: payload,
+	}); err != nil {
+		return nil, err
+	}
+	s.watchContext(o.ctx)
+	return it, nil
+}
+
+// StreamStreamMultiCallable mirrors grpc.StreamStreamMultiCallable: "Affords
+// invoking a stream-stream RPC on client-side."
+type StreamStreamMultiCallable struct{ streamCallable }
+
+// Call mirrors __call__(request_iterator, timeout=None, metadata=None,
+// credentials=None, wait_for_ready=None): it sends the requests as the
+// iterator yields them, each after the previous send completed (so
+// nothing buffers without bound), then half-closes; it returns a
+// *CallIterator of the responses. A request iterator that yields an error
+// or panics ends the RPC with UNKNOWN "Exception iterating requests!".
+func (m *StreamStreamMultiCallable) Call(requests iter.Seq2[any, error], opts ...CallOption) (*CallIterator, error) {
+	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	it := &CallIterator{rpcState: s, deser: m.deser}
+	if s.cc == nil {
+		return it, nil
+	}
+	if err := it.startStatus(core.StreamStreamOps, &core.Send{
+		Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
+	}); err != nil {
+		return nil, err
+	}
+	s.watchContext(o.ctx)
+	go s.sendRequests(requests, m.ser)
+	return it, nil
+}
+
+// StreamUnaryMultiCallable mirrors grpc.StreamUnaryMultiCallable: "Affords
+// invoking a stream-unary RPC from client-side."
+type StreamUnaryMultiCallable struct{ streamCallable }
+
+// Call mirrors __call__(request_iterator, ...): "Synchronously invokes the
+// underlying RPC" and returns the response, or an *RpcError.
+func (m *StreamUnaryMultiCallable) Call(requests iter.Seq2[any, error], opts ...CallOption) (any, error) {
+	resp, _, err := m.WithCall(requests, opts...)
+	return resp, err
+}
+
+// WithCall mirrors with_call(request_iterator, ...): the response and a Call.
+func (m *StreamUnaryMultiCallable) WithCall(requests iter.Seq2[any, error], opts ...CallOption) (any, Call, error) {
+	f, err := m.Future(requests, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := (*rpcState)(f.(*unaryFuture))
+	<-s.done
+	if s.err != nil {
+		return nil, s, s.err
+	}
+	return s.response, s, nil
+}
+
+// Future mirrors future(request_iterator, ...): a Call-Future of the
+// response; its Cancel cancels the RPC.
+func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts ...CallOption) (CallFuture, error) {
+	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	if s.cc == nil {
+		return (*unaryFuture)(s), nil
+	}
+	u := &UnaryUnaryMultiCallable{ch: m.ch, method: m.method, deser: m.deser}
+	_, err = s.cc.Start(core.StreamUnaryOps, &core.Send{
+		Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
+	}, func(op *core.Op) { go u.complete(s, op) })
+	if err != nil {
+		s.cc.Abandon()
+		return nil, err
+	}
+	s.watchContext(o.ctx)
+	go s.sendRequests(requests, m.ser)
+	return (*unaryFuture)(s), nil
+}
+
+// sendRequests is grpcio's request consumer: one SEND_MESSAGE batch at a
+// time, each waited for (back-pressure), then SEND_CLOSE_FROM_CLIENT. It
+// stops when the RPC ends.
+func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) {
+	fail := func(code StatusCode, details string, cause any) {
+		slog.Error("grpc: "+details, "error", cause)
+		s.cc.CancelWithStatus(int(code), details)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			fail(StatusCodeUnknown, "Exception iterating requests!", r)
+		}
+	}()
+	if requests != nil {
+		for req, err := range requests {
+			if err != nil {
+				fail(StatusCodeUnknown, "Exception iterating requests!", err)
+				return
+			}
+			payload, err := serialize(ser, req)
+			if err != nil {
+				fail(StatusCodeInternal, "Exception serializing request!", err)
+				return
+			}
+			op, err := s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil)
+			if err != nil {
+				return // the RPC is over
+			}
+			if !op.Wait().Success {
+				return
+			}
+		}
+	}
+	if op, err := s.cc.Start(core.OpSendCloseFromClient, nil, nil); err == nil {
+		op.Wait()
+	}
+}
+
+// CallIterator is what the streaming-response multi-callables return:
+// grpcio's Call-iterator, "both a Call for the RPC and an iterator of
+// response values". Range over All, or call Next:
+//
+//	it, err := stub.ListFeatures.Call(rect)
+//	for resp, err := range it.All() {
+//		if err != nil { ... } // an *RpcError: the RPC ended with a non-OK status
+//	}
+//
+// Reading is one RECV_MESSAGE batch per response, so an unread stream is
+// held back by HTTP/2 flow control, never buffered without bound.
+type CallIterator struct {
+	*rpcState
+	deser Deserializer
+
+	mu     sync.Mutex // one reader at a time
+	ended  bool
+	endErr error
+}
+
+// startStatus starts the batch that ends with RECV_STATUS_ON_CLIENT and the
+// separate RECV_INITIAL_METADATA batch.
+func (it *CallIterator) startStatus(ops uint32, send *core.Send) error {
+	s := it.rpcState
+	initial, err := s.cc.Start(core.RecvInitial, nil, nil)
+	if err != nil {
+		s.cc.Abandon()
+		return err
+	}
+	_, err = s.cc.Start(ops, send, func(op *core.Op) {
+		go func() {
+			<-initial.Done()
+			s.setInitial(fromCoreMetadata(initial.InitialMetadata))
+			s.terminate(nil, statusCodeFromCore(op.Status), op.Details, nil,
+				fromCoreMetadata(op.TrailingMetadata), op.ErrorString)
+		}()
+	})
+	if err != nil {
+		// The initial-metadata batch is started; cancel so it completes.
+		s.cc.Cancel()
+		go func() {
+			<-initial.Done()
+			s.terminate(nil, StatusCodeInternal, err.Error(), nil, nil, "")
+		}()
+		return err
+	}
+	go func() {
+		<-initial.Done()
+		s.setInitial(fromCoreMetadata(initial.InitialMetadata))
+	}()
+	return nil
+}
+
+// Next mirrors Python's next(iterator): the next response; io.EOF when
+// the RPC ended with OK (Python's StopIteration); an *RpcError when it
+// ended otherwise.
+func (it *CallIterator) Next() (any, error) {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.ended {
+		return nil, it.endErr
+	}
+	s := it.rpcState
+	if s.cc != nil {
+		if op, err := s.cc.Start(core.OpRecvMessage, nil, nil); err == nil {
+			op.Wait()
+			if op.HasMessage {
+				resp, err := deserialize(it.deser, op.Message)
+				if err == nil {
+					return resp, nil
+				}
+				slog.Error("grpc: exception deserializing response", "error", err)
+				s.cc.CancelWithStatus(int(StatusCodeInternal), "Exception deserializing response!")
+			}
+		}
+	}
+	<-s.done
+	it.ended = true
+	it.endErr = io.EOF
+	if s.cancelled {
+		it.endErr = newRpcError(StatusCodeCancelled, s.details, s.initial, s.trailing, "")
+	} else if s.err != nil {
+		it.endErr = s.err
+	}
+	return nil, it.endErr
+}
+
+// All ranges over the responses: each value with a nil error, then, if the
+// RPC ended with a non-OK status, one (nil, *RpcError). Leaving the loop
+// early cancels the RPC.
+func (it *CallIterator) All() iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for {
+			v, err := it.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(v, nil) {
+				it.Cancel()
+				return
+			}
+		}
+	}
+}
+
+// String describes the RPC like grpcio's _Rendezvous repr.
+func (it *CallIterator) String() string {
+	if it.IsActive() {
+		return "<CallIterator of in-flight RPC>"
+	}
+	return fmt.Sprintf("<CallIterator of RPC that terminated with status = %s, details = %q>", it.code, it.details)
+}
