@@ -292,7 +292,7 @@ func TestClosedChannel(t *testing.T) {
 	leakcheck.Check(t)
 	release := make(chan struct{})
 	methods := map[string]*grpc.RpcMethodHandler{
-		"Echo": echoHandler(),
+		"Echo":  echoHandler(),
 		"Block": gate(release),
 	}
 	_, target := serve(t, nil, service("test.C", methods))
