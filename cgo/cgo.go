@@ -309,13 +309,13 @@ func (b Batch) Method() string { return C.GoStringN(b.p.method_ptr, C.int(b.p.me
 // Host is the :authority of a new call.
 func (b Batch) Host() string { return C.GoStringN(b.p.host_ptr, C.int(b.p.host_len)) }
 
-// Deadline is the time left before the new call's deadline when it was
-// read; ok is false when the call has none.
-func (b Batch) Deadline() (remaining time.Duration, ok bool) {
+// Deadline is the new call's deadline (grpc_call_details.deadline on the
+// wall clock, as grpcio reads it); ok is false when the call has none.
+func (b Batch) Deadline() (deadline time.Time, ok bool) {
 	if b.p.deadline_infinite != 0 {
-		return 0, false
+		return time.Time{}, false
 	}
-	return time.Duration(b.p.deadline_remaining_ns), true
+	return time.Unix(0, int64(b.p.deadline_unix_ns)), true
 }
 
 // ---------- channels ----------

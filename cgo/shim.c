@@ -78,9 +78,10 @@ static void flatten(gp_batch* b, int success) {
     if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) == 0) {
       b->deadline_infinite = 1;
     } else {
-      gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
-      gpr_timespec rem = gpr_time_sub(gpr_convert_clock_type(d, GPR_CLOCK_MONOTONIC), now);
-      b->deadline_remaining_ns = (int64_t)rem.tv_sec * 1000000000 + rem.tv_nsec;
+      /* As grpcio does: the absolute deadline on the wall clock, so Go
+       * compares it with time.Now() without a hand-off skew. */
+      gpr_timespec rt = gpr_convert_clock_type(d, GPR_CLOCK_REALTIME);
+      b->deadline_unix_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
     }
     return;
   }

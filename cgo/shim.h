@@ -105,7 +105,7 @@ typedef struct gp_batch {
   const char* host_ptr;
   size_t host_len;
   int deadline_infinite;
-  int64_t deadline_remaining_ns;
+  int64_t deadline_unix_ns;
 } gp_batch;
 
 typedef struct {

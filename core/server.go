@@ -122,10 +122,7 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 		Metadata: b.InitialMetadata(),
 		closed:   make(chan struct{}),
 	}
-	if rem, ok := b.Deadline(); ok {
-		sc.Deadline = time.Now().Add(rem)
-		sc.HasDeadline = true
-	}
+	sc.Deadline, sc.HasDeadline = b.Deadline()
 	srv.calls++
 	if !srv.shuttingDown {
 		srv.postLocked(r.q) // replenish the slot this call used

@@ -1,0 +1,146 @@
+package grpc_test
+
+import (
+	"bufio"
+	"fmt"
+	"iter"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grpcpy/grpcpy/grpc"
+	"github.com/grpcpy/grpcpy/internal/leakcheck"
+)
+
+const helperEnv = "GRPCPY_TEST_HELPER_SERVER"
+
+// runHelperServer serves /test.Mem/Download in a separate process, so the
+// test measures the client's memory alone: the request is a byte count,
+// the responses are 64 KiB messages adding up to it. It prints its port
+// and exits when its stdin closes.
+func runHelperServer() {
+	chunk := make([]byte, 64<<10)
+	s, err := grpc.NewServer(nil, grpc.WithHandlers(grpc.MethodHandlersGenericHandler("test.Mem",
+		map[string]*grpc.RpcMethodHandler{
+			"Download": grpc.UnaryStreamRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) iter.Seq2[any, error] {
+				total, _ := strconv.ParseInt(string(req.([]byte)), 10, 64)
+				return func(yield func(any, error) bool) {
+					for sent := int64(0); sent < total; sent += int64(len(chunk)) {
+						if !yield(chunk, nil) {
+							return
+						}
+					}
+				}
+			}),
+		})))
+	if err != nil {
+		panic(err)
+	}
+	port, err := s.AddInsecurePort("127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	s.Start()
+	fmt.Printf("PORT %d\n", port)
+	bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
+	s.Stop(grpc.NoGrace)
+}
+
+func rssBytes() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// TestServerStreamMemoryIsBounded reads a 1 GiB server stream from a
+// server in another process and reports the client's peak heap and RSS
+// growth: reading is one message at a time, so flow control holds the
+// server back instead of memory filling up. (RSS growth includes the
+// core's transport buffers and is the same for 256 MiB as for 1 GiB.)
+func TestServerStreamMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams hundreds of MiB")
+	}
+	leakcheck.Check(t)
+	const total = int64(1 << 30)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "PORT ") {
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	ch := dial(t, "127.0.0.1:"+strings.TrimSpace(strings.TrimPrefix(line, "PORT ")))
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heap0, rss0 := ms.HeapInuse, rssBytes()
+	var mu sync.Mutex
+	var peakHeap uint64
+	var peakRSS int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			r := rssBytes()
+			mu.Lock()
+			peakHeap, peakRSS = max(peakHeap, m.HeapInuse), max(peakRSS, r)
+			mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	it, err := ch.UnaryStream("/test.Mem/Download").Call([]byte(strconv.FormatInt(total, 10)), grpc.WithTimeout(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	for r, err := range it.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += int64(len(r.([]byte)))
+	}
+	close(stop)
+	<-sampled
+	if got < total {
+		t.Fatalf("received %d of %d bytes", got, total)
+	}
+	heapGrowth := int64(peakHeap) - int64(heap0)
+	rssGrowth := peakRSS - rss0
+	t.Logf("streamed %d MiB in %v (%.0f MB/s): peak heap growth %.1f MiB, peak RSS growth %.1f MiB",
+		got>>20, time.Since(start).Round(time.Millisecond), float64(got)/time.Since(start).Seconds()/1e6,
+		float64(heapGrowth)/(1<<20), float64(rssGrowth)/(1<<20))
+	fmt.Fprintf(os.Stderr, "MEMORY %d MiB stream: peak heap +%.1f MiB, peak RSS +%.1f MiB\n",
+		got>>20, float64(heapGrowth)/(1<<20), float64(rssGrowth)/(1<<20))
+	if heapGrowth > 8<<20 {
+		t.Errorf("client heap grew by %.1f MiB reading a stream; want a few MiB", float64(heapGrowth)/(1<<20))
+	}
+	if rssGrowth > 32<<20 {
+		t.Errorf("client RSS grew by %.1f MiB reading a stream", float64(rssGrowth)/(1<<20))
+	}
+}
