@@ -246,3 +246,21 @@ func GStandsFor() string { cgo.Init(); return cgo.GStandsFor() }
 
 // Send describes the send side of a batch (see cgo.Send).
 type Send = cgo.Send
+
+type watchTag struct{ f func(ok bool) }
+
+func (w *watchTag) Complete(ev cgo.Event) { w.f(ev.Success) }
+
+// Watch is grpc_channel_watch_connectivity_state from state last with no
+// deadline: onChange runs on the poller when the state differs from last
+// (ok true) or the watch ends otherwise. Core watches cannot be
+// cancelled; destroying the channel completes them.
+func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.closed {
+		return ErrChannelClosed
+	}
+	ch.c.Watch(last, -1, ch.eng.Pick(), cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
+	return nil
+}

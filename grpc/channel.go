@@ -3,6 +3,7 @@ package grpc
 import (
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/grpcpy/grpcpy/core"
 )
@@ -50,6 +51,9 @@ func buildArgs(options []ChannelOption) (*core.Args, error) {
 type Channel struct {
 	c      *core.Channel
 	target string
+
+	connOnce     sync.Once
+	connectivity *connectivity
 }
 
 // InsecureChannel mirrors grpc.insecure_channel(target, options=None):
@@ -73,11 +77,13 @@ func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) 
 // with ErrChannelClosed. Idempotent; the error is always nil.
 func (ch *Channel) Close() error {
 	ch.c.Close()
+	ch.conn().close()
 	return nil
 }
 
 // Target is the target the channel was created for.
 func (ch *Channel) Target() string { return ch.target }
+
 
 // MultiCallableOption is a keyword argument of the Channel's multi-callable
 // factories: request_serializer, response_deserializer.

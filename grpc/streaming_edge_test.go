@@ -1,6 +1,7 @@
 package grpc_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -275,6 +276,29 @@ func TestStreamingEdges(t *testing.T) {
 			t.Fatal("Next after cancel returned no error")
 		}
 	})
+	t.Run("a context cancels a stream", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		it, err := ch.StreamStream("/test.St/Echo").Call(func(yield func(any, error) bool) {
+			for yield([]byte("x"), nil) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}, grpc.WithContext(ctx), timeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := it.Next(); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		for _, err := range it.All() {
+			if err != nil {
+				rpcErr(t, err, grpc.StatusCodeCancelled)
+			}
+		}
+		if it.Code() != grpc.StatusCodeCancelled {
+			t.Fatalf("after the context was cancelled: %v", it.Code())
+		}
+	})
 	t.Run("initial metadata of a stream arrives before the end", func(t *testing.T) {
 		it, err := ch.UnaryStream("/test.St/Slow").Call([]byte("x"), timeout)
 		if err != nil {
@@ -291,5 +315,23 @@ func TestStreamingEdges(t *testing.T) {
 			t.Fatal("InitialMetadata blocked while the stream runs")
 		}
 		it.Cancel()
+	})
+	// Last: it closes the channel.
+	t.Run("closing the channel ends active streams with CANCELLED", func(t *testing.T) {
+		it, err := ch.UnaryStream("/test.St/Slow").Call([]byte("x"), timeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := it.Next(); err != nil {
+			t.Fatal(err)
+		}
+		ch.Close()
+		var last error
+		for _, err := range it.All() {
+			last = err
+		}
+		if r := rpcErr(t, last, grpc.StatusCodeCancelled); r.Details() != "Channel closed!" {
+			t.Fatalf("details %q", r.Details())
+		}
 	})
 }
