@@ -16,13 +16,20 @@
 // the warm-up); percentiles are nearest-rank over the counted operations;
 // mb_per_s counts echoed payload bytes, 1 MB = 10^6 B.
 //
+// The server also serves /bench.Echo/Stream, a bidi stream that sends back
+// each message in order and ends with OK when the client half-closes.
+//
 // Workloads: W1, one unary call at a time; W2, --concurrency unary calls in
-// flight on one channel.
+// flight on one channel; W3, one stream, send one message and wait for its
+// echo, repeat (ops = round trips); W4, one stream, the client pushes
+// 64 KiB messages as fast as flow control allows while reading the echoes
+// (ops = echoed messages; latency fields print NA).
 package main
 
 import (
 	"flag"
 	"fmt"
+	"iter"
 	"math"
 	"os"
 	"os/signal"
@@ -34,7 +41,10 @@ import (
 	"github.com/grpcpy/grpcpy/grpc"
 )
 
-const unaryMethod = "/bench.Echo/Unary"
+const (
+	unaryMethod  = "/bench.Echo/Unary"
+	streamMethod = "/bench.Echo/Stream"
+)
 
 func main() {
 	if len(os.Args) < 2 {
@@ -62,6 +72,12 @@ func echo() *grpc.RpcMethodHandler {
 	})
 }
 
+func echoStream() *grpc.RpcMethodHandler {
+	return grpc.StreamStreamRpcMethodHandler(func(reqs iter.Seq2[any, error], _ *grpc.ServicerContext) iter.Seq2[any, error] {
+		return reqs // each request, in order, is the response
+	})
+}
+
 func runServer(args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:50051", "address to serve on")
@@ -69,7 +85,7 @@ func runServer(args []string) error {
 		return err
 	}
 	s, err := grpc.NewServer(nil, grpc.WithHandlers(grpc.MethodHandlersGenericHandler("bench.Echo",
-		map[string]*grpc.RpcMethodHandler{"Unary": echo()})))
+		map[string]*grpc.RpcMethodHandler{"Unary": echo(), "Stream": echoStream()})))
 	if err != nil {
 		return err
 	}
@@ -106,7 +122,7 @@ func runClient(args []string) error {
 	var c clientConfig
 	var dur, warm float64
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:50051", "server address")
-	fs.StringVar(&c.workload, "workload", "W1", "W1 or W2")
+	fs.StringVar(&c.workload, "workload", "W1", "W1, W2, W3 or W4")
 	fs.Float64Var(&dur, "duration", 5, "measured seconds")
 	fs.Float64Var(&warm, "warmup", 1, "warm-up seconds, not measured")
 	fs.IntVar(&c.concurrency, "concurrency", 1, "calls in flight (W2)")
@@ -115,10 +131,16 @@ func runClient(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	payloadSet := false
+	fs.Visit(func(f *flag.Flag) { payloadSet = payloadSet || f.Name == "payload" })
+	if c.workload == "W4" && !payloadSet {
+		c.payload = 64 << 10
+	}
 	c.duration, c.warmup = seconds(dur), seconds(warm)
 	if c.duration <= 0 || c.warmup < 0 || c.payload < 0 {
 		return fmt.Errorf("bad duration, warmup or payload")
 	}
+	run := runUnary
 	switch c.workload {
 	case "W1":
 		c.concurrency = 1
@@ -126,6 +148,10 @@ func runClient(args []string) error {
 		if c.concurrency < 1 {
 			return fmt.Errorf("--concurrency must be at least 1")
 		}
+	case "W3":
+		c.concurrency, run = 1, runPingPong
+	case "W4":
+		c.concurrency, run = 1, runStreamThroughput
 	default:
 		return fmt.Errorf("unknown workload %q", c.workload)
 	}
@@ -134,7 +160,12 @@ func runClient(args []string) error {
 		return err
 	}
 	defer ch.Close()
-	r, err := runUnary(ch, c)
+	// One call first, so a dead server fails fast instead of after the run.
+	if _, err := ch.UnaryUnary(unaryMethod).Call([]byte{}, grpc.WithTimeout(10*time.Second),
+		grpc.WithWaitForReady(true)); err != nil {
+		return fmt.Errorf("first call: %w", err)
+	}
+	r, err := run(ch, c)
 	if err != nil {
 		return err
 	}
@@ -146,20 +177,14 @@ type result struct {
 	ops       int
 	bytes     int64
 	latencies []time.Duration
+	noLatency bool // W4: latency fields print NA
 }
 
 // runUnary keeps c.concurrency unary calls in flight, each worker one call
 // at a time, and records the calls that complete inside the window.
 func runUnary(ch *grpc.Channel, c clientConfig) (result, error) {
 	mc := ch.UnaryUnary(unaryMethod)
-	payload := make([]byte, c.payload)
-	for i := range payload {
-		payload[i] = byte(i)
-	}
-	// One call first, so a dead server fails fast instead of after the run.
-	if _, err := mc.Call(payload, grpc.WithTimeout(10*time.Second), grpc.WithWaitForReady(true)); err != nil {
-		return result{}, fmt.Errorf("first call: %w", err)
-	}
+	payload := makePayload(c.payload)
 	start := time.Now().Add(c.warmup)
 	end := start.Add(c.duration)
 	var wg sync.WaitGroup
@@ -203,6 +228,92 @@ func runUnary(ch *grpc.Channel, c clientConfig) (result, error) {
 	return total, nil
 }
 
+func makePayload(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i)
+	}
+	return p
+}
+
+// runPingPong (W3): one bidi stream; send a message, wait for its echo,
+// repeat. The request iterator yields the next message only when the
+// loop hands it one.
+func runPingPong(ch *grpc.Channel, c clientConfig) (result, error) {
+	payload := makePayload(c.payload)
+	next := make(chan []byte)
+	requests := func(yield func(any, error) bool) {
+		for p := range next {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+	it, err := ch.StreamStream(streamMethod).Call(requests)
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now().Add(c.warmup)
+	end := start.Add(c.duration)
+	r := result{latencies: make([]time.Duration, 0, 1<<16)}
+	for {
+		t0 := time.Now()
+		if t0.After(end) {
+			break
+		}
+		next <- payload
+		resp, err := it.Next()
+		t1 := time.Now()
+		if err != nil {
+			close(next)
+			return result{}, err
+		}
+		if t1.After(start) && !t1.After(end) {
+			r.ops++
+			r.bytes += int64(len(resp.([]byte)))
+			r.latencies = append(r.latencies, t1.Sub(t0))
+		}
+	}
+	close(next) // half-close: the server ends the stream with OK
+	for _, err := range it.All() {
+		if err != nil {
+			return result{}, err
+		}
+	}
+	return r, nil
+}
+
+// runStreamThroughput (W4): one bidi stream; the request iterator pushes
+// messages as fast as flow control allows (each send waits for the
+// previous one) while this goroutine reads the echoes.
+func runStreamThroughput(ch *grpc.Channel, c clientConfig) (result, error) {
+	payload := makePayload(c.payload)
+	start := time.Now().Add(c.warmup)
+	end := start.Add(c.duration)
+	requests := func(yield func(any, error) bool) {
+		for time.Now().Before(end) {
+			if !yield(payload, nil) {
+				return
+			}
+		}
+	}
+	it, err := ch.StreamStream(streamMethod).Call(requests)
+	if err != nil {
+		return result{}, err
+	}
+	r := result{noLatency: true}
+	for resp, err := range it.All() {
+		if err != nil {
+			return result{}, err
+		}
+		if t := time.Now(); t.After(start) && !t.After(end) {
+			r.ops++
+			r.bytes += int64(len(resp.([]byte)))
+		}
+	}
+	return r, nil
+}
+
 // percentile is the nearest-rank percentile of sorted latencies.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
@@ -215,7 +326,12 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func (r result) line(c clientConfig) string {
 	secs := c.duration.Seconds()
 	slices.Sort(r.latencies)
-	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
+	us := func(d time.Duration) string {
+		if r.noLatency {
+			return "NA"
+		}
+		return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond))
+	}
 	return fmt.Sprintf("RESULT impl=%s workload=%s payload=%d concurrency=%d duration_s=%.2f ops=%d ops_per_s=%.1f mb_per_s=%.3f p50_us=%s p99_us=%s",
 		c.impl, c.workload, c.payload, c.concurrency, secs, r.ops, float64(r.ops)/secs,
 		float64(r.bytes)/secs/1e6, us(percentile(r.latencies, 50)), us(percentile(r.latencies, 99)))
