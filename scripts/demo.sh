@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 ensure_deps
 
 mkdir -p bin
-go build -o bin/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client
+go build -o bin/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
+  ./examples/routeguide/route_guide_server ./examples/routeguide/route_guide_client
 
 tmp=$(mktemp -d)
 server_pid=
@@ -34,4 +35,5 @@ run_example() {
 }
 
 run_example helloworld greeter_server greeter_client
+run_example "route_guide (all four RPC kinds)" route_guide_server route_guide_client
 log "demo finished"
