@@ -84,7 +84,6 @@ func (ch *Channel) Close() error {
 // Target is the target the channel was created for.
 func (ch *Channel) Target() string { return ch.target }
 
-
 // MultiCallableOption is a keyword argument of the Channel's multi-callable
 // factories: request_serializer, response_deserializer.
 type MultiCallableOption func(*multiCallableOptions)
