@@ -29,6 +29,24 @@ func streamServer(t *testing.T) (*grpc.Channel, *atomic.Value) {
 			}
 			return []byte(strconv.Itoa(n)), nil
 		}),
+		// CountWatch reads its requests, then reports how the RPC ended: an
+		// error from the request iterator, or (the core reports a client's
+		// cancel and its end of stream independently) the RPC terminating
+		// before this handler sent a status.
+		"CountWatch": grpc.StreamUnaryRpcMethodHandler(func(reqs iter.Seq2[any, error], ctx *grpc.ServicerContext) (any, error) {
+			for _, err := range reqs {
+				if err != nil {
+					lastErr.Store(err)
+					return nil, err
+				}
+			}
+			select {
+			case <-ctx.Context().Done():
+				lastErr.Store(ctx.Context().Err())
+			case <-time.After(testTimeout):
+			}
+			return []byte("done"), nil
+		}),
 		// Ignore returns at once, never reading its requests.
 		"Ignore": grpc.StreamUnaryRpcMethodHandler(func(reqs iter.Seq2[any, error], ctx *grpc.ServicerContext) (any, error) {
 			return []byte("ignored"), nil
@@ -164,9 +182,16 @@ func TestStreamingEdges(t *testing.T) {
 				yield(nil, errors.New("source broke"))
 			}
 		}
-		_, err := ch.StreamUnary("/test.St/Count").Call(failing, timeout)
+		_, err := ch.StreamUnary("/test.St/CountWatch").Call(failing, timeout)
 		if r := rpcErr(t, err, grpc.StatusCodeUnknown); r.Details() != "Exception iterating requests!" {
 			t.Fatalf("details %q", r.Details())
+		}
+		deadline := time.Now().Add(testTimeout)
+		for lastErr.Load() == nil && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if lastErr.Load() == nil {
+			t.Fatal("the server never saw the RPC end")
 		}
 		panicking := func(yield func(any, error) bool) {
 			yield([]byte("one"), nil)
@@ -180,13 +205,6 @@ func TestStreamingEdges(t *testing.T) {
 		}
 		if it.Code() != grpc.StatusCodeUnknown || it.Details() != "Exception iterating requests!" {
 			t.Fatalf("%v %q", it.Code(), it.Details())
-		}
-		deadline := time.Now().Add(testTimeout)
-		for lastErr.Load() == nil && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if lastErr.Load() == nil {
-			t.Fatal("the server's request iterator never reported the failure")
 		}
 	})
 	t.Run("request serializer failure", func(t *testing.T) {
