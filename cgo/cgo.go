@@ -23,7 +23,7 @@
 package cgo
 
 /*
-#cgo CFLAGS: -O2 -Wall
+#cgo CFLAGS: -O2 -Wall -Werror=implicit-function-declaration -Werror=int-conversion
 #include <stdlib.h>
 #include "shim.h"
 */

@@ -1,6 +1,8 @@
 /* shim.c: helpers over the gRPC C core. See shim.h for the ownership rules. */
 #include "shim.h"
 
+#include "_cgo_export.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,4 +488,153 @@ void gp_server_cancel_all_calls(grpc_server* s) { grpc_server_cancel_all_calls(s
 void gp_server_destroy(grpc_server* s) {
   grpc_server_destroy(s);
   live_add(GP_LIVE_SERVER, -1);
+}
+
+/* ---------- credentials ---------- */
+
+grpc_channel_credentials* gp_ssl_channel_creds(const char* roots, const char* key,
+                                               const char* chain) {
+  grpc_ssl_pem_key_cert_pair pair = {key, chain};
+  grpc_channel_credentials* c =
+      grpc_ssl_credentials_create(roots, key ? &pair : NULL, NULL, NULL);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+grpc_channel_credentials* gp_composite_channel_creds(grpc_channel_credentials* ch,
+                                                     grpc_call_credentials* call) {
+  grpc_channel_credentials* c = grpc_composite_channel_credentials_create(ch, call, NULL);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+grpc_call_credentials* gp_access_token_creds(const char* token) {
+  grpc_call_credentials* c = grpc_access_token_credentials_create(token, NULL);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+static int plugin_get_metadata(void* state, grpc_auth_metadata_context context,
+                               grpc_credentials_plugin_metadata_cb cb, void* user_data,
+                               grpc_metadata creds_md[GRPC_METADATA_CREDENTIALS_PLUGIN_SYNC_MAX],
+                               size_t* num_creds_md, grpc_status_code* status,
+                               const char** error_details) {
+  (void)creds_md;
+  (void)num_creds_md;
+  (void)status;
+  (void)error_details;
+  /* Hand off and return: the plugin never runs on, or blocks, this core thread. */
+  goPluginGetMetadata((uintptr_t)state, (char*)context.service_url, (char*)context.method_name,
+                      (uintptr_t)cb, (uintptr_t)user_data);
+  return 0; /* asynchronous */
+}
+
+static void plugin_destroy(void* state) {
+  goPluginDestroy((uintptr_t)state);
+  live_add(GP_LIVE_CREDS, -1);
+}
+
+static char* plugin_debug_string(void* state) {
+  (void)state;
+  return gpr_strdup("grpcpy metadata plugin");
+}
+
+grpc_call_credentials* gp_plugin_creds(uintptr_t handle) {
+  grpc_metadata_credentials_plugin p;
+  memset(&p, 0, sizeof(p)); /* debug_string and later fields default to NULL */
+  p.get_metadata = plugin_get_metadata;
+  p.debug_string = plugin_debug_string;
+  p.destroy = plugin_destroy;
+  p.state = (void*)handle;
+  p.type = "grpcpy_metadata_plugin";
+  live_add(GP_LIVE_CREDS, 1); /* the plugin state, until destroy */
+  grpc_call_credentials* c =
+      grpc_metadata_credentials_create_from_plugin(p, GRPC_PRIVACY_AND_INTEGRITY, NULL);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+void gp_plugin_complete(uintptr_t cb, uintptr_t user_data, const char* md, size_t md_len,
+                        size_t md_count, int status, const char* details) {
+  (void)md_len;
+  grpc_metadata* arr = parse_md(md, md_count);
+  ((grpc_credentials_plugin_metadata_cb)cb)((void*)user_data, arr, md_count,
+                                            (grpc_status_code)status, details);
+  free_md(arr, md_count);
+}
+
+grpc_call_credentials* gp_composite_call_creds(grpc_call_credentials* a, grpc_call_credentials* b) {
+  grpc_call_credentials* c = grpc_composite_call_credentials_create(a, b, NULL);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+void gp_channel_creds_release(grpc_channel_credentials* c) {
+  grpc_channel_credentials_release(c);
+  live_add(GP_LIVE_CREDS, -1);
+}
+
+void gp_call_creds_release(grpc_call_credentials* c) {
+  grpc_call_credentials_release(c);
+  live_add(GP_LIVE_CREDS, -1);
+}
+
+grpc_call_error gp_call_set_credentials(grpc_call* call, grpc_call_credentials* creds) {
+  return grpc_call_set_credentials(call, creds);
+}
+
+/* pairs: key\0chain\0 repeated npairs times; the pointers stay valid for
+ * the call, and the core copies what it keeps. */
+static grpc_ssl_pem_key_cert_pair* parse_pairs(const char* pairs, size_t npairs) {
+  grpc_ssl_pem_key_cert_pair* out = gpr_malloc((npairs ? npairs : 1) * sizeof(*out));
+  const char* p = pairs;
+  for (size_t i = 0; i < npairs; i++) {
+    out[i].private_key = p;
+    p += strlen(p) + 1;
+    out[i].cert_chain = p;
+    p += strlen(p) + 1;
+  }
+  return out;
+}
+
+grpc_server_credentials* gp_ssl_server_creds(const char* roots, const char* pairs, size_t npairs,
+                                             int request_type) {
+  grpc_ssl_pem_key_cert_pair* kp = parse_pairs(pairs, npairs);
+  grpc_server_credentials* c = grpc_ssl_server_credentials_create_ex(
+      roots, kp, npairs, (grpc_ssl_client_certificate_request_type)request_type, NULL);
+  gpr_free(kp);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+grpc_ssl_server_certificate_config* gp_server_cert_config(const char* roots, const char* pairs,
+                                                          size_t npairs) {
+  grpc_ssl_pem_key_cert_pair* kp = parse_pairs(pairs, npairs);
+  grpc_ssl_server_certificate_config* c = grpc_ssl_server_certificate_config_create(roots, kp, npairs);
+  gpr_free(kp);
+  return c;
+}
+
+static grpc_ssl_certificate_config_reload_status fetch_config(
+    void* user_data, grpc_ssl_server_certificate_config** config) {
+  return (grpc_ssl_certificate_config_reload_status)goCertConfigFetch((uintptr_t)user_data, config);
+}
+
+grpc_server_credentials* gp_dynamic_ssl_server_creds(int request_type, uintptr_t fetcher_id) {
+  grpc_ssl_server_credentials_options* o =
+      grpc_ssl_server_credentials_create_options_using_config_fetcher(
+          (grpc_ssl_client_certificate_request_type)request_type, fetch_config, (void*)fetcher_id);
+  if (o == NULL) return NULL;
+  grpc_server_credentials* c = grpc_ssl_server_credentials_create_with_options(o);
+  if (c) live_add(GP_LIVE_CREDS, 1);
+  return c;
+}
+
+void gp_server_creds_release(grpc_server_credentials* c) {
+  grpc_server_credentials_release(c);
+  live_add(GP_LIVE_CREDS, -1);
+}
+
+int gp_server_add_secure_port(grpc_server* s, const char* addr, grpc_server_credentials* creds) {
+  return grpc_server_add_http2_port(s, addr, creds);
 }

@@ -23,6 +23,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/string_util.h>
 #include <grpc/support/time.h>
 
 /* Live C objects, counted so tests can check that every path frees. */
@@ -183,6 +184,37 @@ grpc_call_error gp_server_request_call(grpc_server* s, grpc_completion_queue* cq
 void gp_server_shutdown(grpc_server* s, grpc_completion_queue* cq, gp_batch* b);
 void gp_server_cancel_all_calls(grpc_server* s);
 void gp_server_destroy(grpc_server* s);
+
+/* ---------- credentials (grpc_security.h) ----------
+ * Each creator returns a new reference counted in GP_LIVE_CREDS; the
+ * caller releases it once the core has taken its own (channel, port or
+ * call creation). PEM arguments are NUL-terminated; roots NULL means the
+ * core's default roots. Key/certificate pairs come flat: key\0chain\0... */
+grpc_channel_credentials* gp_ssl_channel_creds(const char* roots, const char* key, const char* chain);
+grpc_channel_credentials* gp_composite_channel_creds(grpc_channel_credentials* ch,
+                                                     grpc_call_credentials* call);
+grpc_call_credentials* gp_access_token_creds(const char* token);
+/* A metadata plugin whose state is a runtime/cgo.Handle. get_metadata only
+ * hands off to Go (goPluginGetMetadata) and returns 0: the metadata comes
+ * later, from another thread, through gp_plugin_complete. Requires
+ * GRPC_PRIVACY_AND_INTEGRITY, as grpcio does. */
+grpc_call_credentials* gp_plugin_creds(uintptr_t handle);
+void gp_plugin_complete(uintptr_t cb, uintptr_t user_data, const char* md, size_t md_len,
+                        size_t md_count, int status, const char* details);
+grpc_call_credentials* gp_composite_call_creds(grpc_call_credentials* a, grpc_call_credentials* b);
+void gp_channel_creds_release(grpc_channel_credentials* c);
+void gp_call_creds_release(grpc_call_credentials* c);
+grpc_call_error gp_call_set_credentials(grpc_call* call, grpc_call_credentials* creds);
+
+grpc_server_credentials* gp_ssl_server_creds(const char* roots, const char* pairs, size_t npairs,
+                                             int request_type);
+/* Certificates fetched through goCertConfigFetch(fetcher_id) before each
+ * handshake (grpc_ssl_server_credentials_create_options_using_config_fetcher). */
+grpc_server_credentials* gp_dynamic_ssl_server_creds(int request_type, uintptr_t fetcher_id);
+grpc_ssl_server_certificate_config* gp_server_cert_config(const char* roots, const char* pairs,
+                                                          size_t npairs);
+void gp_server_creds_release(grpc_server_credentials* c);
+int gp_server_add_secure_port(grpc_server* s, const char* addr, grpc_server_credentials* creds);
 
 /* Compile-time guard: the completion-queue factory API this shim relies on. */
 #if !defined(GRPC_CQ_CURRENT_VERSION) || GRPC_CQ_CURRENT_VERSION < 2

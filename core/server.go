@@ -30,6 +30,7 @@ type Server struct {
 	slots        int
 	calls        int
 	stopped      chan struct{}
+	onDestroy    []func()
 }
 
 // NewServer creates a grpc_server with the given channel args and
@@ -146,6 +147,9 @@ func (srv *Server) maybeDestroyLocked() {
 	}
 	srv.destroyed = true
 	srv.s.Destroy()
+	for _, f := range srv.onDestroy {
+		f()
+	}
 	close(srv.stopped)
 }
 

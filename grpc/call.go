@@ -55,6 +55,7 @@ type callOptions struct {
 	metadata     Metadata
 	waitForReady *bool
 	ctx          context.Context
+	credentials  *CallCredentials
 }
 
 // WithTimeout is the timeout= keyword: "An optional duration of time in

@@ -138,5 +138,14 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 		}
 		return nil, o, md, nil, err
 	}
+	if o.credentials != nil {
+		creds := o.credentials.build()
+		err := cc.SetCredentials(creds)
+		creds.Release() // the call holds its own reference
+		if err != nil {
+			cc.Abandon()
+			return nil, o, md, nil, err
+		}
+	}
 	return newRPCState(cc, deadline, hasDeadline), o, md, payload, nil
 }
