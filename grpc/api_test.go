@@ -90,6 +90,27 @@ var pythonToGo = map[string]any{
 	"grpc.StreamUnaryMultiCallable.with_call":     (*grpc.StreamUnaryMultiCallable).WithCall,
 	"grpc.StreamStreamMultiCallable":              (*grpc.StreamStreamMultiCallable)(nil),
 	"grpc.StreamStreamMultiCallable.__call__":     (*grpc.StreamStreamMultiCallable).Call,
+	"grpc.secure_channel":                         grpc.SecureChannel,
+	"grpc.ssl_channel_credentials":                grpc.SslChannelCredentials,
+	"grpc.metadata_call_credentials":              grpc.MetadataCallCredentials,
+	"grpc.access_token_call_credentials":          grpc.AccessTokenCallCredentials,
+	"grpc.composite_call_credentials":             grpc.CompositeCallCredentials,
+	"grpc.composite_channel_credentials":          grpc.CompositeChannelCredentials,
+	"grpc.ssl_server_credentials":                 grpc.SslServerCredentials,
+	"grpc.ssl_server_certificate_configuration":   grpc.SslServerCertificateConfiguration,
+	"grpc.dynamic_ssl_server_credentials":         grpc.DynamicSslServerCredentials,
+	"grpc.Server.add_secure_port":                 (*grpc.Server).AddSecurePort,
+	"grpc.ChannelCredentials":                     (*grpc.ChannelCredentials)(nil),
+	"grpc.CallCredentials":                        (*grpc.CallCredentials)(nil),
+	"grpc.AuthMetadataContext":                    grpc.AuthMetadataContext{},
+	"grpc.AuthMetadataContext.service_url":        authField("ServiceURL"),
+	"grpc.AuthMetadataContext.method_name":        authField("MethodName"),
+	"grpc.AuthMetadataPluginCallback":             grpc.AuthMetadataPluginCallback(nil),
+	"grpc.AuthMetadataPluginCallback.__call__":    grpc.AuthMetadataPluginCallback(func(grpc.Metadata, error) {}),
+	"grpc.AuthMetadataPlugin":                     (*grpc.AuthMetadataPlugin)(nil),
+	"grpc.AuthMetadataPlugin.__call__":            grpc.AuthMetadataPlugin.Call,
+	"grpc.ServerCredentials":                      (*grpc.ServerCredentials)(nil),
+	"grpc.ServerCertificateConfiguration":         (*grpc.ServerCertificateConfiguration)(nil),
 	"grpc.FutureTimeoutError":                     grpc.FutureTimeoutError{},
 	"grpc.FutureCancelledError":                   grpc.FutureCancelledError{},
 	"grpc.Future":                                 (*grpc.Future)(nil),
@@ -101,6 +122,14 @@ var pythonToGo = map[string]any{
 	"grpc.Future.result":                          grpc.Future.Result,
 	"grpc.Future.running":                         grpc.Future.Running,
 	"grpc.Future.traceback":                       grpc.Future.Traceback,
+}
+
+func authField(name string) any {
+	f, ok := reflect.TypeOf(grpc.AuthMetadataContext{}).FieldByName(name)
+	if !ok {
+		return nil
+	}
+	return f
 }
 
 func field(typ, name string) any {
