@@ -52,8 +52,18 @@ type Channel struct {
 	c      *core.Channel
 	target string
 
+	root         *Channel // the channel an intercepted channel wraps; nil for itself
+	interceptors []any    // client interceptors, outermost first
+
 	connOnce     sync.Once
 	connectivity *connectivity
+}
+
+func (ch *Channel) rootChannel() *Channel {
+	if ch.root != nil {
+		return ch.root
+	}
+	return ch
 }
 
 // InsecureChannel mirrors grpc.insecure_channel(target, options=None):
@@ -76,8 +86,9 @@ func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) 
 // (grpc_call_cancel_with_status, grpc_channel_destroy). New RPCs then fail
 // with ErrChannelClosed. Idempotent; the error is always nil.
 func (ch *Channel) Close() error {
-	ch.c.Close()
-	ch.conn().close()
+	r := ch.rootChannel()
+	r.c.Close()
+	r.conn().close()
 	return nil
 }
 

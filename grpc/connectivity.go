@@ -74,8 +74,9 @@ func (ch *Channel) Unsubscribe(sub *Subscription) {
 }
 
 func (ch *Channel) conn() *connectivity {
-	ch.connOnce.Do(func() { ch.connectivity = &connectivity{ch: ch} })
-	return ch.connectivity
+	r := ch.rootChannel()
+	r.connOnce.Do(func() { r.connectivity = &connectivity{ch: r} })
+	return r.connectivity
 }
 
 func (c *connectivity) tryToConnectLocked() bool {

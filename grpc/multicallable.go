@@ -31,6 +31,13 @@ func (m *UnaryUnaryMultiCallable) Call(request any, opts ...CallOption) (any, er
 // WithCall mirrors with_call(request, ...): the response and a Call for the
 // RPC. On a non-OK status the Call is returned with the *RpcError.
 func (m *UnaryUnaryMultiCallable) WithCall(request any, opts ...CallOption) (any, Call, error) {
+	if len(m.ch.interceptors) > 0 {
+		f, err := m.intercepted(request, opts, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		return futureOutcome(f)
+	}
 	s, op, err := m.start(request, opts, false)
 	if err != nil {
 		return nil, nil, err
@@ -50,6 +57,9 @@ func (m *UnaryUnaryMultiCallable) WithCall(request any, opts ...CallOption) (any
 // and whose exception, on a non-OK status, is an *RpcError. Its Cancel
 // cancels the RPC. The error is only for bad arguments, as for Call.
 func (m *UnaryUnaryMultiCallable) Future(request any, opts ...CallOption) (CallFuture, error) {
+	if len(m.ch.interceptors) > 0 {
+		return m.intercepted(request, opts, false)
+	}
 	s, _, err := m.start(request, opts, true)
 	if err != nil {
 		return nil, err

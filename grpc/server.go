@@ -24,6 +24,8 @@ type Server struct {
 	limit    int64
 	active   atomic.Int64
 
+	interceptors []ServerInterceptor
+
 	mu         sync.Mutex
 	handlers   []GenericRpcHandler
 	started    bool
@@ -32,11 +34,12 @@ type Server struct {
 	graceEnd   time.Time
 }
 
-// ServerOption is a keyword argument of grpc.server(): handlers, options,
-// maximum_concurrent_rpcs (interceptors come with their own issue).
+// ServerOption is a keyword argument of grpc.server(): handlers,
+// interceptors, options, maximum_concurrent_rpcs.
 type ServerOption func(*serverOptions)
 
 type serverOptions struct {
+	interceptors  []ServerInterceptor
 	handlers      []GenericRpcHandler
 	options       []ChannelOption
 	maxConcurrent int
@@ -77,7 +80,8 @@ func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{executor: threadPool, limit: int64(o.maxConcurrent), handlers: o.handlers}
+	s := &Server{executor: threadPool, limit: int64(o.maxConcurrent), handlers: o.handlers,
+		interceptors: o.interceptors}
 	cs, err := core.NewServer(args, s.dispatch)
 	if err != nil {
 		return nil, err
@@ -227,22 +231,32 @@ func (s *Server) dispatch(sc *core.ServerCall) {
 	}
 }
 
+// lookup runs the server interceptors, in order, around the generic
+// handlers' lookup. A panic in either is reported, as grpcio does, as
+// UNKNOWN "Error in service handler!".
 func (s *Server) lookup(d *HandlerCallDetails) (h *RpcMethodHandler, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
-			slog.Error("grpc: generic handler panicked", "method", d.Method, "panic", r, "stack", string(debug.Stack()))
+			slog.Error("grpc: Exception servicing handler", "method", d.Method, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	s.mu.Lock()
 	handlers := s.handlers
 	s.mu.Unlock()
-	for _, g := range handlers {
-		if h := g.Service(d); h != nil {
-			return h, nil
+	next := func(d *HandlerCallDetails) *RpcMethodHandler {
+		for _, g := range handlers {
+			if h := g.Service(d); h != nil {
+				return h
+			}
 		}
+		return nil
 	}
-	return nil, nil
+	for i := len(s.interceptors) - 1; i >= 0; i-- {
+		ic, inner := s.interceptors[i], next
+		next = func(d *HandlerCallDetails) *RpcMethodHandler { return ic.InterceptService(inner, d) }
+	}
+	return next(d), nil
 }
 
 // handle serves one RPC on its own goroutine (or executor worker).
@@ -252,7 +266,7 @@ func (s *Server) handle(sc *core.ServerCall) {
 	details := &HandlerCallDetails{Method: sc.Method, InvocationMetadata: md}
 	h, err := s.lookup(details)
 	if err != nil {
-		sc.Reject(int(StatusCodeUnknown), "Exception servicing handler: "+err.Error())
+		sc.Reject(int(StatusCodeUnknown), "Error in service handler!")
 		return
 	}
 	if h == nil {

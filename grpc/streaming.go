@@ -66,15 +66,18 @@ type streamCallable struct {
 type UnaryStreamMultiCallable struct{ streamCallable }
 
 // Call mirrors __call__(request, timeout=None, metadata=None,
-// credentials=None, wait_for_ready=None): it returns a *CallIterator, both a
+// credentials=None, wait_for_ready=None): it returns a CallIterator, both a
 // Call for the RPC and an iterator of the response values. The error is for
 // bad arguments only; a failed RPC shows while iterating.
-func (m *UnaryStreamMultiCallable) Call(request any, opts ...CallOption) (*CallIterator, error) {
+func (m *UnaryStreamMultiCallable) Call(request any, opts ...CallOption) (CallIterator, error) {
+	if len(m.ch.interceptors) > 0 {
+		return m.intercepted(request, opts)
+	}
 	s, o, md, payload, err := m.ch.newRPC(m.method, opts, m.ser, request, true)
 	if err != nil {
 		return nil, err
 	}
-	it := &CallIterator{rpcState: s, deser: m.deser}
+	it := &callIterator{rpcState: s, deser: m.deser}
 	if s.cc == nil {
 		return it, nil
 	}
@@ -96,14 +99,17 @@ type StreamStreamMultiCallable struct{ streamCallable }
 // credentials=None, wait_for_ready=None): it sends the requests as the
 // iterator yields them, each after the previous send completed (so
 // nothing buffers without bound), then half-closes; it returns a
-// *CallIterator of the responses. A request iterator that yields an error
+// CallIterator of the responses. A request iterator that yields an error
 // or panics ends the RPC with UNKNOWN "Exception iterating requests!".
-func (m *StreamStreamMultiCallable) Call(requests iter.Seq2[any, error], opts ...CallOption) (*CallIterator, error) {
+func (m *StreamStreamMultiCallable) Call(requests iter.Seq2[any, error], opts ...CallOption) (CallIterator, error) {
+	if len(m.ch.interceptors) > 0 {
+		return m.intercepted(requests, opts)
+	}
 	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
 	if err != nil {
 		return nil, err
 	}
-	it := &CallIterator{rpcState: s, deser: m.deser}
+	it := &callIterator{rpcState: s, deser: m.deser}
 	if s.cc == nil {
 		return it, nil
 	}
@@ -130,6 +136,13 @@ func (m *StreamUnaryMultiCallable) Call(requests iter.Seq2[any, error], opts ...
 
 // WithCall mirrors with_call(request_iterator, ...): the response and a Call.
 func (m *StreamUnaryMultiCallable) WithCall(requests iter.Seq2[any, error], opts ...CallOption) (any, Call, error) {
+	if len(m.ch.interceptors) > 0 {
+		f, err := m.intercepted(requests, opts, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		return futureOutcome(f)
+	}
 	f, err := m.Future(requests, opts...)
 	if err != nil {
 		return nil, nil, err
@@ -145,6 +158,9 @@ func (m *StreamUnaryMultiCallable) WithCall(requests iter.Seq2[any, error], opts
 // Future mirrors future(request_iterator, ...): a Call-Future of the
 // response; its Cancel cancels the RPC.
 func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts ...CallOption) (CallFuture, error) {
+	if len(m.ch.interceptors) > 0 {
+		return m.intercepted(requests, opts, false)
+	}
 	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
 	if err != nil {
 		return nil, err
@@ -213,8 +229,20 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 //	}
 //
 // Reading is one RECV_MESSAGE batch per response, so an unread stream is
-// held back by HTTP/2 flow control, never buffered without bound.
-type CallIterator struct {
+// held back by HTTP/2 flow control, never buffered without bound. It is an
+// interface so that client interceptors can return their own.
+type CallIterator interface {
+	Call
+	// Next mirrors next(iterator): the next response; io.EOF when the RPC
+	// ended with OK (Python's StopIteration); an *RpcError otherwise.
+	Next() (any, error)
+	// All ranges over the responses, then one (nil, *RpcError) if the RPC
+	// ended with a non-OK status. Leaving the loop early cancels the RPC.
+	All() iter.Seq2[any, error]
+}
+
+// callIterator is the CallIterator of a real RPC.
+type callIterator struct {
 	*rpcState
 	deser Deserializer
 
@@ -225,7 +253,7 @@ type CallIterator struct {
 
 // startStatus starts the batch that ends with RECV_STATUS_ON_CLIENT and the
 // separate RECV_INITIAL_METADATA batch.
-func (it *CallIterator) startStatus(ops uint32, send *core.Send) error {
+func (it *callIterator) startStatus(ops uint32, send *core.Send) error {
 	s := it.rpcState
 	initial, err := s.cc.Start(core.RecvInitial, nil, nil)
 	if err != nil {
@@ -256,10 +284,8 @@ func (it *CallIterator) startStatus(ops uint32, send *core.Send) error {
 	return nil
 }
 
-// Next mirrors Python's next(iterator): the next response; io.EOF when
-// the RPC ended with OK (Python's StopIteration); an *RpcError when it
-// ended otherwise.
-func (it *CallIterator) Next() (any, error) {
+// Next implements CallIterator.
+func (it *callIterator) Next() (any, error) {
 	it.mu.Lock()
 	defer it.mu.Unlock()
 	if it.ended {
@@ -290,10 +316,13 @@ func (it *CallIterator) Next() (any, error) {
 	return nil, it.endErr
 }
 
-// All ranges over the responses: each value with a nil error, then, if the
-// RPC ended with a non-OK status, one (nil, *RpcError). Leaving the loop
-// early cancels the RPC.
-func (it *CallIterator) All() iter.Seq2[any, error] {
+// All implements CallIterator.
+func (it *callIterator) All() iter.Seq2[any, error] { return allOf(it) }
+
+var errEOF = io.EOF
+
+// allOf is the range form of any CallIterator's Next.
+func allOf(it CallIterator) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
 		for {
 			v, err := it.Next()
@@ -313,7 +342,7 @@ func (it *CallIterator) All() iter.Seq2[any, error] {
 }
 
 // String describes the RPC like grpcio's _Rendezvous repr.
-func (it *CallIterator) String() string {
+func (it *callIterator) String() string {
 	if it.IsActive() {
 		return "<CallIterator of in-flight RPC>"
 	}

@@ -237,7 +237,7 @@ func TestGoClientToGrpcioServerOverMutualTLS(t *testing.T) {
 	}
 }
 
-func collect(t *testing.T, it *grpc.CallIterator) string {
+func collect(t *testing.T, it grpc.CallIterator) string {
 	t.Helper()
 	var parts []string
 	for r, err := range it.All() {
