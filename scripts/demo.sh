@@ -8,7 +8,8 @@ ensure_deps
 
 mkdir -p bin
 go build -o bin/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
-  ./examples/routeguide/route_guide_server ./examples/routeguide/route_guide_client
+  ./examples/routeguide/route_guide_server ./examples/routeguide/route_guide_client \
+  ./examples/interceptors/auth_server ./examples/interceptors/auth_client
 
 tmp=$(mktemp -d)
 server_pid=
@@ -36,4 +37,5 @@ run_example() {
 
 run_example helloworld greeter_server greeter_client
 run_example "route_guide (all four RPC kinds)" route_guide_server route_guide_client
+run_example "authentication interceptors" auth_server auth_client
 log "demo finished"
