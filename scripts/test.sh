@@ -22,3 +22,9 @@ GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./cgo/ ./core/ ./grpc/ 2>&1
 
 log "cmd/bench smoke run"
 scripts/bench-smoke.sh
+
+log "interop with grpc-go $(grep -m1 GRPC_GO_VERSION= scripts/interop.sh | cut -d= -f2), both directions, plaintext and TLS"
+scripts/interop.sh
+
+log "cross-language with grpcio (/usr/bin/python3)"
+scripts/crosslang.sh
