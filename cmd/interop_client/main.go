@@ -5,7 +5,9 @@
 //	interop_client --server_host=localhost --server_port=10000 --test_case=large_unary \
 //	    [--use_tls --use_test_ca --ca_file=ca.pem --server_host_override=foo.test.google.fr]
 //
-// --test_case=all runs every case. Exit status 0 means every case passed.
+// --test_case=all runs every official case; --test_case=extras runs
+// grpcpy's additions (large_4mib, max_message_size). Exit status 0 means
+// every case passed.
 package main
 
 import (
@@ -55,8 +57,10 @@ var rpcTimeout = grpc.WithTimeout(30 * time.Second)
 func payload(n int) *pb.Payload { return &pb.Payload{Type: pb.PayloadType_COMPRESSABLE, Body: make([]byte, n)} }
 
 func dial() (*grpc.Channel, error) {
-	target := fmt.Sprintf("%s:%d", *serverHost, *serverPort)
-	var opts []grpc.ChannelOption
+	return dialWith(fmt.Sprintf("%s:%d", *serverHost, *serverPort))
+}
+
+func dialWith(target string, opts ...grpc.ChannelOption) (*grpc.Channel, error) {
 	if *hostOverride != "" {
 		opts = append(opts, grpc.ChannelOption{Key: "grpc.ssl_target_name_override", Value: *hostOverride})
 	}
@@ -101,6 +105,17 @@ var cases = []struct {
 	{"channel_soak", channelSoak},
 }
 
+// extras are grpcpy's own cases, run by name or with --test_case=extras:
+// 4 MiB messages both ways, and a response over the client's default
+// 4 MiB receive limit, which must end with RESOURCE_EXHAUSTED.
+var extras = []struct {
+	name string
+	fn   testFn
+}{
+	{"large_4mib", large4MiB},
+	{"max_message_size", maxMessageSize},
+}
+
 func main() {
 	flag.Parse()
 	ch, err := dial()
@@ -111,8 +126,10 @@ func main() {
 	defer ch.Close()
 	stub := pb.NewTestServiceStub(ch)
 	ran, failed := 0, 0
-	for _, c := range cases {
-		if *testCase != "all" && *testCase != c.name {
+	all := append(append(cases[:0:0], cases...), extras...)
+	for i, c := range all {
+		isExtra := i >= len(cases)
+		if !(*testCase == c.name || (*testCase == "all" && !isExtra) || (*testCase == "extras" && isExtra)) {
 			continue
 		}
 		ran++
@@ -452,3 +469,30 @@ func soak(stub *pb.TestServiceStub, fresh bool) error {
 func rpcSoak(stub *pb.TestServiceStub, _ *grpc.Channel) error { return soak(stub, false) }
 
 func channelSoak(stub *pb.TestServiceStub, _ *grpc.Channel) error { return soak(stub, true) }
+
+func large4MiB(_ *pb.TestServiceStub, _ *grpc.Channel) error {
+	// A channel that accepts 4 MiB plus the protobuf framing.
+	target := fmt.Sprintf("%s:%d", *serverHost, *serverPort)
+	ch, err := dialWith(target, grpc.ChannelOption{Key: "grpc.max_receive_message_length", Value: 8 << 20})
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	const size = 4 << 20
+	r, err := pb.NewTestServiceStub(ch).UnaryCall.Call(&pb.SimpleRequest{ResponseSize: size, Payload: payload(size)}, rpcTimeout)
+	if err != nil {
+		return err
+	}
+	if n := len(r.(*pb.SimpleResponse).GetPayload().GetBody()); n != size {
+		return fmt.Errorf("payload of %d bytes, want %d", n, size)
+	}
+	return nil
+}
+
+func maxMessageSize(stub *pb.TestServiceStub, _ *grpc.Channel) error {
+	_, err := stub.UnaryCall.Call(&pb.SimpleRequest{ResponseSize: 5 << 20}, rpcTimeout)
+	if c := code(err); c != grpc.StatusCodeResourceExhausted {
+		return fmt.Errorf("a 5 MiB response over the default 4 MiB limit: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	return nil
+}
