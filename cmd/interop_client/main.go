@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	pb "github.com/grpcpy/grpcpy/interop/grpc_testing"
 	"github.com/grpcpy/grpcpy/grpc"
+	pb "github.com/grpcpy/grpcpy/interop/grpc_testing"
 )
 
 var (
@@ -54,7 +54,9 @@ const (
 
 var rpcTimeout = grpc.WithTimeout(30 * time.Second)
 
-func payload(n int) *pb.Payload { return &pb.Payload{Type: pb.PayloadType_COMPRESSABLE, Body: make([]byte, n)} }
+func payload(n int) *pb.Payload {
+	return &pb.Payload{Type: pb.PayloadType_COMPRESSABLE, Body: make([]byte, n)}
+}
 
 func dial() (*grpc.Channel, error) {
 	return dialWith(fmt.Sprintf("%s:%d", *serverHost, *serverPort))

@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	pb "github.com/grpcpy/grpcpy/interop/grpc_testing"
 	"github.com/grpcpy/grpcpy/grpc"
+	pb "github.com/grpcpy/grpcpy/interop/grpc_testing"
 )
 
 const (

@@ -35,7 +35,9 @@ func (r RequireToken) InterceptService(continuation func(*grpc.HandlerCallDetail
 	})
 }
 
-type greeter struct{ pb.UnimplementedGreeterServicer }
+type greeter struct {
+	pb.UnimplementedGreeterServicer
+}
 
 func (greeter) SayHello(r *pb.HelloRequest, _ *grpc.ServicerContext) (*pb.HelloReply, error) {
 	return &pb.HelloReply{Message: "Hello, " + r.GetName() + "!"}, nil
