@@ -61,6 +61,8 @@ const (
 	TagRequestCall  = int(C.GP_TAG_REQUEST_CALL)
 	TagShutdown     = int(C.GP_TAG_SHUTDOWN)
 	TagConnectivity = int(C.GP_TAG_CONNECTIVITY)
+	// TagRequestRegistered is a registered method's call, first message read.
+	TagRequestRegistered = int(C.GP_TAG_REQUEST_REGISTERED)
 )
 
 // Initial-metadata flags.
@@ -476,6 +478,23 @@ func (s Server) Start() { C.gp_server_start(s.p) }
 // RequestCall is grpc_server_request_call, bound to and notified on q.
 func (s Server) RequestCall(q CQ, b Batch) int {
 	return int(C.gp_server_request_call(s.p, q.p, b.p))
+}
+
+// RegisteredMethod is the handle of grpc_server_register_method.
+type RegisteredMethod struct{ p unsafe.Pointer }
+
+// RegisterMethod is grpc_server_register_method with
+// GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER; before Start only.
+func (s Server) RegisterMethod(method string) (RegisteredMethod, bool) {
+	m := C.CString(method)
+	defer C.free(unsafe.Pointer(m)) // core 1.51 copies it (Server::RegisteredMethod)
+	p := C.gp_server_register_method(s.p, m)
+	return RegisteredMethod{p}, p != nil
+}
+
+// RequestRegisteredCall is grpc_server_request_registered_call.
+func (s Server) RequestRegisteredCall(m RegisteredMethod, q CQ, b Batch) int {
+	return int(C.gp_server_request_registered_call(s.p, m.p, q.p, b.p))
 }
 
 // ShutdownAndNotify is grpc_server_shutdown_and_notify.

@@ -66,17 +66,35 @@ static gp_md* md_view(const grpc_metadata_array* a, size_t* count) {
   return v;
 }
 
+static void flatten_msg(gp_batch* b) {
+  if (b->recv_msg == NULL) return;
+  grpc_byte_buffer_reader r;
+  if (grpc_byte_buffer_reader_init(&r, b->recv_msg)) {
+    b->msg_flat = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    b->has_msg = 1;
+    b->msg_ptr = (const char*)GRPC_SLICE_START_PTR(b->msg_flat);
+    b->msg_len = GRPC_SLICE_LENGTH(b->msg_flat);
+  }
+}
+
 /* The read-after-event half of each op: flatten what core wrote. */
 static void flatten(gp_batch* b, int success) {
-  if (b->kind == GP_TAG_REQUEST_CALL) {
+  if (b->kind == GP_TAG_REQUEST_CALL || b->kind == GP_TAG_REQUEST_REGISTERED) {
     if (!success || b->new_call == NULL) return;
     live_add(GP_LIVE_CALL, 1);
     b->md_view = md_view(&b->recv_md, &b->md_view_count);
-    b->method_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.method);
-    b->method_len = GRPC_SLICE_LENGTH(b->details.method);
-    b->host_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.host);
-    b->host_len = GRPC_SLICE_LENGTH(b->details.host);
-    gpr_timespec d = b->details.deadline;
+    gpr_timespec d;
+    if (b->kind == GP_TAG_REQUEST_CALL) {
+      b->method_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.method);
+      b->method_len = GRPC_SLICE_LENGTH(b->details.method);
+      b->host_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.host);
+      b->host_len = GRPC_SLICE_LENGTH(b->details.host);
+      d = b->details.deadline;
+    } else {
+      flatten_msg(b);
+      d = b->reg_deadline;
+    }
     if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) == 0) {
       b->deadline_infinite = 1;
     } else {
@@ -88,16 +106,7 @@ static void flatten(gp_batch* b, int success) {
     return;
   }
   if (b->kind != GP_TAG_BATCH) return;
-  if ((b->ops & GP_OP_RECV_MESSAGE) && b->recv_msg != NULL) {
-    grpc_byte_buffer_reader r;
-    if (grpc_byte_buffer_reader_init(&r, b->recv_msg)) {
-      b->msg_flat = grpc_byte_buffer_reader_readall(&r);
-      grpc_byte_buffer_reader_destroy(&r);
-      b->has_msg = 1;
-      b->msg_ptr = (const char*)GRPC_SLICE_START_PTR(b->msg_flat);
-      b->msg_len = GRPC_SLICE_LENGTH(b->msg_flat);
-    }
-  }
+  if (b->ops & GP_OP_RECV_MESSAGE) flatten_msg(b);
   if (b->ops & GP_OP_RECV_INITIAL_METADATA) {
     b->md_view = md_view(&b->recv_md, &b->md_view_count);
   }
@@ -477,6 +486,16 @@ void gp_server_start(grpc_server* s) { grpc_server_start(s); }
 grpc_call_error gp_server_request_call(grpc_server* s, grpc_completion_queue* cq,
                                        gp_batch* b) {
   return grpc_server_request_call(s, &b->new_call, &b->details, &b->recv_md, cq, cq, b);
+}
+
+void* gp_server_register_method(grpc_server* s, const char* method) {
+  return grpc_server_register_method(s, method, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+}
+
+grpc_call_error gp_server_request_registered_call(grpc_server* s, void* rm,
+                                                  grpc_completion_queue* cq, gp_batch* b) {
+  return grpc_server_request_registered_call(s, rm, &b->new_call, &b->reg_deadline, &b->recv_md,
+                                             &b->recv_msg, cq, cq, b);
 }
 
 void gp_server_shutdown(grpc_server* s, grpc_completion_queue* cq, gp_batch* b) {

@@ -54,7 +54,8 @@ enum {
   GP_TAG_BATCH = 0,
   GP_TAG_REQUEST_CALL,
   GP_TAG_SHUTDOWN,
-  GP_TAG_CONNECTIVITY
+  GP_TAG_CONNECTIVITY,
+  GP_TAG_REQUEST_REGISTERED /* a registered method's call, its first message read */
 };
 
 /* A read-only view of one metadata entry, pointing into core-owned slices. */
@@ -89,6 +90,7 @@ typedef struct gp_batch {
   /* request_call slots */
   grpc_call* new_call;
   grpc_call_details details;
+  gpr_timespec reg_deadline; /* request_registered_call's deadline */
 
   /* flattened results, filled by gp_cq_next for Go to read */
   int has_msg;
@@ -181,6 +183,11 @@ int gp_server_add_insecure_port(grpc_server* s, const char* addr);
 void gp_server_start(grpc_server* s);
 grpc_call_error gp_server_request_call(grpc_server* s, grpc_completion_queue* cq,
                                        gp_batch* b);
+/* grpc_server_register_method with GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER:
+ * the call arrives with its first message. Before start only. */
+void* gp_server_register_method(grpc_server* s, const char* method);
+grpc_call_error gp_server_request_registered_call(grpc_server* s, void* rm,
+                                                  grpc_completion_queue* cq, gp_batch* b);
 void gp_server_shutdown(grpc_server* s, grpc_completion_queue* cq, gp_batch* b);
 void gp_server_cancel_all_calls(grpc_server* s);
 void gp_server_destroy(grpc_server* s);

@@ -14,6 +14,10 @@ import (
 // through one thread; C# kept 2000 and grpc-rs 1024.
 var SlotsPerCQ = 128
 
+// RegisteredSlotsPerCQ is the same for each registered method
+// (grpc_server_request_registered_call).
+var RegisteredSlotsPerCQ = 32
+
 // Server owns one grpc_server: its ports, the request-call slots on every
 // engine queue, and the shutdown sequence (shutdown_and_notify, then
 // destroy once the shutdown tag, every slot and every call are back).
@@ -31,6 +35,7 @@ type Server struct {
 	calls        int
 	stopped      chan struct{}
 	onDestroy    []func()
+	registered   map[string]cgo.RegisteredMethod
 }
 
 // NewServer creates a grpc_server with the given channel args and
@@ -69,6 +74,32 @@ func (srv *Server) AddInsecurePort(addr string) (int, error) {
 	return port, nil
 }
 
+// RegisterMethod registers a method whose calls arrive with their first
+// message already read (GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER): one
+// completion instead of two for a unary request. Only for methods whose
+// client sends at least one message before expecting anything back
+// (unary-request methods): the call is not reported until it arrives.
+// Before Start only.
+func (srv *Server) RegisterMethod(method string) error {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.started || srv.shuttingDown {
+		return ErrServerStarted
+	}
+	if _, ok := srv.registered[method]; ok {
+		return nil
+	}
+	rm, ok := srv.s.RegisterMethod(method)
+	if !ok {
+		return fmt.Errorf("grpc_server_register_method failed for %s", method)
+	}
+	if srv.registered == nil {
+		srv.registered = map[string]cgo.RegisteredMethod{}
+	}
+	srv.registered[method] = rm
+	return nil
+}
+
 // Start is grpc_server_start followed by posting the request-call slots.
 func (srv *Server) Start() error {
 	srv.mu.Lock()
@@ -83,24 +114,43 @@ func (srv *Server) Start() error {
 	srv.s.Start()
 	for _, q := range srv.eng.CQs() {
 		for range SlotsPerCQ {
-			srv.postLocked(q)
+			srv.postLocked(&requestSlot{srv: srv, q: q})
+		}
+		for name, rm := range srv.registered {
+			for range RegisteredSlotsPerCQ {
+				srv.postLocked(&requestSlot{srv: srv, q: q, method: name, rm: rm, registered: true})
+			}
 		}
 	}
 	return nil
 }
 
+// requestSlot is one posted request-call tag: for any method, or for one
+// registered method.
 type requestSlot struct {
-	srv *Server
-	q   cgo.CQ
+	srv        *Server
+	q          cgo.CQ
+	method     string
+	rm         cgo.RegisteredMethod
+	registered bool
 }
 
-func (srv *Server) postLocked(q cgo.CQ) {
-	b := cgo.NewBatch(&requestSlot{srv, q}, cgo.TagRequestCall)
-	if rc := srv.s.RequestCall(q, b); rc != cgo.CallOK {
-		b.Free()
-		return
+func (srv *Server) postLocked(r *requestSlot) {
+	var rc int
+	if r.registered {
+		b := cgo.NewBatch(r, cgo.TagRequestRegistered)
+		if rc = srv.s.RequestRegisteredCall(r.rm, r.q, b); rc != cgo.CallOK {
+			b.Free()
+		}
+	} else {
+		b := cgo.NewBatch(r, cgo.TagRequestCall)
+		if rc = srv.s.RequestCall(r.q, b); rc != cgo.CallOK {
+			b.Free()
+		}
 	}
-	srv.slots++
+	if rc == cgo.CallOK {
+		srv.slots++
+	}
 }
 
 // Complete handles a request-call tag: a new call, or (success false) a
@@ -118,15 +168,19 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	sc := &ServerCall{
 		srv:      srv,
 		c:        b.NewCall(),
-		Method:   b.Method(),
-		Host:     b.Host(),
 		Metadata: b.InitialMetadata(),
 		closed:   make(chan struct{}),
+	}
+	if r.registered {
+		sc.Method = r.method
+		sc.preread, sc.hasPreread = b.Message(), b.HasMessage()
+	} else {
+		sc.Method, sc.Host = b.Method(), b.Host()
 	}
 	sc.Deadline, sc.HasDeadline = b.Deadline()
 	srv.calls++
 	if !srv.shuttingDown {
-		srv.postLocked(r.q) // replenish the slot this call used
+		srv.postLocked(r) // replenish the slot this call used
 	}
 	srv.mu.Unlock()
 	srv.onCall(sc)
@@ -204,15 +258,45 @@ type ServerCall struct {
 	Deadline    time.Time
 	HasDeadline bool
 
+	preread    []byte // a registered method's first message, read with the call
+	hasPreread bool
+
 	mu         sync.Mutex
 	c          cgo.Call
-	pending    sync.WaitGroup
+	pending    int // batches started and not completed
 	closed     chan struct{}
 	statusSent bool
-	finished   bool
+	ownerDone  bool // Finish was called
+	finished   bool // the core reference is dropped
 }
 
-func (sc *ServerCall) batchDone(bool) { sc.pending.Done() }
+// batchDone runs on the poller. The last batch to complete after Finish
+// releases the call, so the handler goroutine never waits for it.
+func (sc *ServerCall) batchDone(bool) {
+	sc.mu.Lock()
+	sc.pending--
+	release := sc.ownerDone && sc.pending == 0 && !sc.finished
+	c := sc.takeLocked(release)
+	sc.mu.Unlock()
+	if release {
+		sc.release(c)
+	}
+}
+
+func (sc *ServerCall) takeLocked(release bool) cgo.Call {
+	if !release {
+		return cgo.Call{}
+	}
+	sc.finished = true
+	c := sc.c
+	sc.c = cgo.Call{}
+	return c
+}
+
+func (sc *ServerCall) release(c cgo.Call) {
+	c.Unref()
+	sc.srv.callDone()
+}
 
 // Start starts a batch on the call (serialised, as the core requires).
 func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
@@ -225,16 +309,25 @@ func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 		b.Free()
 		return nil, ErrCallOver
 	}
-	sc.pending.Add(1)
 	if rc := sc.c.StartBatch(b, ops, send); rc != cgo.CallOK {
-		sc.pending.Done()
 		b.Free()
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
 	}
+	sc.pending++
 	if ops&cgo.OpSendStatusFromServer != 0 {
 		sc.statusSent = true
 	}
 	return o, nil
+}
+
+// TakePreread returns the first message read with the call (registered
+// methods), once.
+func (sc *ServerCall) TakePreread() ([]byte, bool) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	m, ok := sc.preread, sc.hasPreread
+	sc.preread, sc.hasPreread = nil, false
+	return m, ok
 }
 
 // StartRecvClose starts RECV_CLOSE_ON_SERVER alone (with RECV_MESSAGE in the
@@ -293,24 +386,24 @@ func (sc *ServerCall) Reject(code int, details string) {
 	}
 }
 
-// Finish waits for every batch started on the call, including
-// RECV_CLOSE_ON_SERVER, then drops the call's core reference.
+// Finish is called once by the call's owner when it is done with the
+// call: if no status was sent it cancels the call (else
+// RECV_CLOSE_ON_SERVER would wait for the client), and the core reference
+// is dropped when the last outstanding batch completes (at once if none).
 func (sc *ServerCall) Finish() {
 	sc.mu.Lock()
-	if !sc.statusSent {
-		// A handler path that never sent a status would leave
-		// RECV_CLOSE_ON_SERVER pending until the client gave up.
+	if sc.ownerDone {
+		sc.mu.Unlock()
+		return
+	}
+	sc.ownerDone = true
+	if !sc.statusSent && !sc.finished {
 		sc.c.Cancel()
 	}
+	release := sc.pending == 0 && !sc.finished
+	c := sc.takeLocked(release)
 	sc.mu.Unlock()
-	sc.pending.Wait()
-	sc.mu.Lock()
-	sc.finished = true
-	c := sc.c
-	sc.c = cgo.Call{}
-	sc.mu.Unlock()
-	if !c.Nil() {
-		c.Unref()
+	if release {
+		sc.release(c)
 	}
-	sc.srv.callDone()
 }

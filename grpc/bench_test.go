@@ -83,3 +83,43 @@ func BenchmarkUnaryUnaryFuture(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStreamPingPong is one round trip of 32 bytes on an open bidi
+// stream (W3's unit).
+func BenchmarkStreamPingPong(b *testing.B) {
+	s, err := grpc.NewServer(nil, grpc.WithHandlers(grpc.MethodHandlersGenericHandler("bench.Echo",
+		map[string]*grpc.RpcMethodHandler{"Stream": grpc.StreamStreamRpcMethodHandler(
+			func(reqs iter.Seq2[any, error], _ *grpc.ServicerContext) iter.Seq2[any, error] { return reqs })})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	port, _ := s.AddInsecurePort("127.0.0.1:0")
+	s.Start()
+	defer s.Stop(grpc.NoGrace)
+	ch, _ := grpc.InsecureChannel("127.0.0.1:" + strconv.Itoa(port))
+	defer ch.Close()
+	next := make(chan any)
+	it, err := ch.StreamStream("/bench.Echo/Stream").Call(func(yield func(any, error) bool) {
+		for v := range next {
+			if !yield(v, nil) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		next <- payload
+		if _, err := it.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	close(next)
+	for range it.All() {
+	}
+}

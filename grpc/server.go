@@ -120,7 +120,22 @@ func (s *Server) Start() error {
 		return mapServerErr(core.ErrServerStarted)
 	}
 	s.started = true
+	handlers := s.handlers
 	s.mu.Unlock()
+	// Unary-request methods of known services are registered with the
+	// core, so their calls arrive with the request already read (one
+	// completion fewer per RPC). Others go through the generic slots.
+	for _, h := range handlers {
+		if d, ok := h.(*dictionaryGenericHandler); ok {
+			for name, mh := range d.handlers {
+				if mh != nil && !mh.RequestStreaming {
+					if err := s.core.RegisterMethod(name); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
 	return mapServerErr(s.core.Start())
 }
 

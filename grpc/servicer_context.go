@@ -300,9 +300,8 @@ func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code Statu
 	send := &core.Send{Message: payload, Status: int(code), Details: details,
 		Trailing: c.trailing.Buf, TrailingCount: c.trailing.N}
 	c.mu.Unlock()
-	if op, err := c.call.Start(ops, send, nil); err == nil {
-		op.Wait()
-	}
+	// Not waited for: the call is released when its last batch completes.
+	c.call.Start(ops, send, nil)
 }
 
 func (c *ServicerContext) abort(code StatusCode, details string) {
@@ -311,17 +310,21 @@ func (c *ServicerContext) abort(code StatusCode, details string) {
 
 // recvRequest reads the single request of a unary-request method.
 func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, bool) {
-	op, err := c.call.Start(core.OpRecvMessage, nil, nil)
-	if err != nil {
-		c.abort(StatusCodeInternal, "Failed to receive request: "+err.Error())
-		return nil, false
+	msg, ok := c.call.TakePreread() // registered methods: read with the call
+	if !ok {
+		op, err := c.call.Start(core.OpRecvMessage, nil, nil)
+		if err != nil {
+			c.abort(StatusCodeInternal, "Failed to receive request: "+err.Error())
+			return nil, false
+		}
+		op.Wait()
+		msg, ok = op.Message, op.HasMessage
 	}
-	op.Wait()
-	if !op.HasMessage {
+	if !ok {
 		c.abort(StatusCodeUnimplemented, fmt.Sprintf("%q requires exactly one request message.", method))
 		return nil, false
 	}
-	req, err := deserialize(des, op.Message)
+	req, err := deserialize(des, msg)
 	if err != nil {
 		slog.Error("grpc: exception deserializing request", "method", method, "error", err)
 		c.abort(StatusCodeInternal, "Exception deserializing request!")
@@ -371,6 +374,17 @@ func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
 // RPC is cancelled it yields an *RpcError (grpcio raises RpcError).
 func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
+		if msg, ok := c.call.TakePreread(); ok {
+			req, err := deserialize(des, msg)
+			if err != nil {
+				c.abort(StatusCodeInternal, "Exception deserializing request!")
+				yield(nil, newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, ""))
+				return
+			}
+			if !yield(req, nil) {
+				return
+			}
+		}
 		for {
 			op, err := c.call.Start(core.OpRecvMessage, nil, nil)
 			if err == nil {
@@ -399,10 +413,14 @@ func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 	}
 }
 
-// sendMessage sends one response (with the initial metadata if not yet
-// sent) and waits for the send to complete: the back-pressure of grpcio's
-// _send_response. False if the RPC is over.
-func (c *ServicerContext) sendMessage(payload []byte) bool {
+// sendMessage starts sending one response (with the initial metadata if
+// not yet sent) once the previous send has completed: at most one send is
+// outstanding, the back-pressure of grpcio's _send_response, without
+// waiting on the critical path. False if the RPC is over.
+func (c *ServicerContext) sendMessage(prev **core.Op, payload []byte) bool {
+	if *prev != nil && !(*prev).Wait().Success {
+		return false
+	}
 	c.mu.Lock()
 	if c.statused {
 		c.mu.Unlock()
@@ -418,13 +436,15 @@ func (c *ServicerContext) sendMessage(payload []byte) bool {
 	if err != nil {
 		return false
 	}
-	return op.Wait().Success
+	*prev = op
+	return true
 }
 
 // streamResponses drains a response iterator to the client, then sends the
 // status. An error or panic while iterating ends the RPC as grpcio does:
 // UNKNOWN "Exception iterating responses: ...".
 func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser Serializer) {
+	var prev *core.Op // the send in flight
 	ok := func() (ok bool) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -454,12 +474,15 @@ func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser S
 				c.abort(StatusCodeInternal, "Failed to serialize response!")
 				return false
 			}
-			if !c.sendMessage(payload) {
+			if !c.sendMessage(&prev, payload) {
 				return false // the client is gone; Finish cancels the call
 			}
 		}
 		return true
 	}()
+	if ok && prev != nil && !prev.Wait().Success {
+		ok = false
+	}
 	if ok {
 		c.sendStatus(nil, false, StatusCodeOK, "", false)
 	}

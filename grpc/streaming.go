@@ -182,8 +182,9 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 }
 
 // sendRequests is grpcio's request consumer: one SEND_MESSAGE batch at a
-// time, each waited for (back-pressure), then SEND_CLOSE_FROM_CLIENT. It
-// stops when the RPC ends.
+// time (the next request is pulled while one send is in flight, and sent
+// once that send completed: back-pressure without a wait on the critical
+// path), then SEND_CLOSE_FROM_CLIENT. It stops when the RPC ends.
 func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) {
 	fail := func(code StatusCode, details string, cause any) {
 		slog.Error("grpc: "+details, "error", cause)
@@ -194,6 +195,7 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 			fail(StatusCodeUnknown, "Exception iterating requests!", r)
 		}
 	}()
+	var prev *core.Op // the send in flight: at most one
 	if requests != nil {
 		for req, err := range requests {
 			if err != nil {
@@ -205,14 +207,16 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 				fail(StatusCodeInternal, "Exception serializing request!", err)
 				return
 			}
-			op, err := s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil)
-			if err != nil {
+			if prev != nil && !prev.Wait().Success {
 				return // the RPC is over
 			}
-			if !op.Wait().Success {
+			if prev, err = s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil); err != nil {
 				return
 			}
 		}
+	}
+	if prev != nil && !prev.Wait().Success {
+		return
 	}
 	if op, err := s.cc.Start(core.OpSendCloseFromClient, nil, nil); err == nil {
 		op.Wait()

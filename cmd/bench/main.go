@@ -19,11 +19,16 @@
 // The server also serves /bench.Echo/Stream, a bidi stream that sends back
 // each message in order and ends with OK when the client half-closes.
 //
+// GRPCPY_CPUPROFILE=file writes a CPU profile of the run.
+//
 // Workloads: W1, one unary call at a time; W2, --concurrency unary calls in
 // flight on one channel; W3, one stream, send one message and wait for its
 // echo, repeat (ops = round trips); W4, one stream, the client pushes
 // 64 KiB messages as fast as flow control allows while reading the echoes
-// (ops = echoed messages; latency fields print NA).
+// (ops = echoed messages; latency fields print NA); W5 (cost of growth),
+// --concurrency idle bidi streams open at once on one channel: it prints
+// the client's RSS and OS threads with all of them established, as
+// "IDLE impl=... streams=N rss_mib=R threads=T" before the RESULT line.
 package main
 
 import (
@@ -33,7 +38,11 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +60,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: bench server|client [flags]")
 		os.Exit(2)
 	}
+	if prof := os.Getenv("GRPCPY_CPUPROFILE"); prof != "" {
+		f, err := os.Create(prof)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	var err error
 	switch os.Args[1] {
 	case "server":
@@ -61,6 +77,7 @@ func main() {
 		err = fmt.Errorf("unknown mode %q (want server or client)", os.Args[1])
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -128,6 +145,7 @@ func runClient(args []string) error {
 	fs.IntVar(&c.concurrency, "concurrency", 1, "calls in flight (W2)")
 	fs.IntVar(&c.payload, "payload", 32, "payload bytes")
 	fs.StringVar(&c.impl, "impl", "grpcpy", "name printed in the RESULT line")
+	chanArgs := fs.String("channel_args", "", "core channel args for the client, key=value,... (integers or strings)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -152,10 +170,22 @@ func runClient(args []string) error {
 		c.concurrency, run = 1, runPingPong
 	case "W4":
 		c.concurrency, run = 1, runStreamThroughput
+	case "W5":
+		run = runIdleStreams
 	default:
 		return fmt.Errorf("unknown workload %q", c.workload)
 	}
-	ch, err := grpc.InsecureChannel(c.addr)
+	var opts []grpc.ChannelOption
+	for _, kv := range strings.Split(*chanArgs, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				opts = append(opts, grpc.ChannelOption{Key: k, Value: n})
+			} else {
+				opts = append(opts, grpc.ChannelOption{Key: k, Value: v})
+			}
+		}
+	}
+	ch, err := grpc.InsecureChannel(c.addr, opts...)
 	if err != nil {
 		return err
 	}
@@ -312,6 +342,60 @@ func runStreamThroughput(ch *grpc.Channel, c clientConfig) (result, error) {
 		}
 	}
 	return r, nil
+}
+
+// runIdleStreams (W5) opens c.concurrency bidi streams, each echoing one
+// message so it is established, then holds them idle and reads the
+// process's RSS and thread count.
+func runIdleStreams(ch *grpc.Channel, c clientConfig) (result, error) {
+	payload := makePayload(c.payload)
+	release := make(chan struct{})
+	its := make([]grpc.CallIterator, 0, c.concurrency)
+	defer func() {
+		close(release)
+		for _, it := range its {
+			for range it.All() {
+			}
+		}
+	}()
+	rss0, _ := procStatus("VmRSS:")
+	start := time.Now()
+	for i := 0; i < c.concurrency; i++ {
+		it, err := ch.StreamStream(streamMethod).Call(func(yield func(any, error) bool) {
+			if yield(payload, nil) {
+				<-release // then idle until the end
+			}
+		})
+		if err != nil {
+			return result{}, err
+		}
+		if _, err := it.Next(); err != nil {
+			return result{}, fmt.Errorf("stream %d: %w", i, err)
+		}
+		its = append(its, it)
+	}
+	rss, _ := procStatus("VmRSS:")
+	threads, _ := procStatus("Threads:")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("IDLE impl=%s streams=%d rss_mib=%.1f rss_growth_mib=%.1f go_stacks_mib=%.1f go_heap_mib=%.1f threads=%d setup_s=%.2f\n",
+		c.impl, c.concurrency, float64(rss)/1024, float64(rss-rss0)/1024, float64(ms.StackInuse)/(1<<20),
+		float64(ms.HeapInuse)/(1<<20), threads, time.Since(start).Seconds())
+	return result{ops: c.concurrency, noLatency: true}, nil
+}
+
+// procStatus reads a number from /proc/self/status (kB for memory lines).
+func procStatus(key string) (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key); ok {
+			return strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s", key)
 }
 
 // percentile is the nearest-rank percentile of sorted latencies.
