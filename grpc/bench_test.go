@@ -1,6 +1,7 @@
 package grpc_test
 
 import (
+	"iter"
 	"strconv"
 	"testing"
 
