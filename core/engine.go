@@ -119,6 +119,12 @@ func (e *Engine) poll(q cgo.CQ) {
 		case cgo.OpComplete:
 			ev.Batch.Take().(Completer).Complete(ev)
 			prev = ev.Batch
+			// Let the goroutine just readied run on this thread now. Without
+			// this it waits in this P's runnext slot while the poller blocks in
+			// C holding the P, until another thread is woken to steal it (or
+			// sysmon retakes the P after 20 µs): measured 28 µs per completion
+			// hand-off without, 6 µs with (BenchmarkPollerRoundTrip).
+			runtime.Gosched()
 		}
 	}
 }

@@ -137,10 +137,15 @@ func TestServerStreamMemoryIsBounded(t *testing.T) {
 		float64(heapGrowth)/(1<<20), float64(rssGrowth)/(1<<20))
 	fmt.Fprintf(os.Stderr, "MEMORY %d MiB stream: peak heap +%.1f MiB, peak RSS +%.1f MiB\n",
 		got>>20, float64(heapGrowth)/(1<<20), float64(rssGrowth)/(1<<20))
-	if heapGrowth > 8<<20 {
+	// Bounds with headroom over what was measured (heap +5 to 8 MiB, RSS
+	// +21 to 28 MiB without -race, up to 50 MiB with it): both are fixed
+	// costs against a 1,024 MiB stream. RSS includes the core's transport
+	// buffers, which grow with its BDP estimate of the link, and the race
+	// runtime's shadow memory.
+	if heapGrowth > 16<<20 {
 		t.Errorf("client heap grew by %.1f MiB reading a stream; want a few MiB", float64(heapGrowth)/(1<<20))
 	}
-	if rssGrowth > 32<<20 {
-		t.Errorf("client RSS grew by %.1f MiB reading a stream", float64(rssGrowth)/(1<<20))
+	if rssGrowth > 64<<20 {
+		t.Errorf("client RSS grew by %.1f MiB reading a 1 GiB stream", float64(rssGrowth)/(1<<20))
 	}
 }

@@ -413,14 +413,12 @@ func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 	}
 }
 
-// sendMessage starts sending one response (with the initial metadata if
-// not yet sent) once the previous send has completed: at most one send is
-// outstanding, the back-pressure of grpcio's _send_response, without
-// waiting on the critical path. False if the RPC is over.
-func (c *ServicerContext) sendMessage(prev **core.Op, payload []byte) bool {
-	if *prev != nil && !(*prev).Wait().Success {
-		return false
-	}
+// sendMessage sends one response (with the initial metadata if not yet
+// sent) and waits for the send to complete before the response iterator
+// resumes: the back-pressure of grpcio's _send_response, and what a
+// handler that acts after a yield (cancels, logs) relies on. False if the
+// RPC is over.
+func (c *ServicerContext) sendMessage(payload []byte) bool {
 	c.mu.Lock()
 	if c.statused {
 		c.mu.Unlock()
@@ -436,15 +434,13 @@ func (c *ServicerContext) sendMessage(prev **core.Op, payload []byte) bool {
 	if err != nil {
 		return false
 	}
-	*prev = op
-	return true
+	return op.Wait().Success
 }
 
 // streamResponses drains a response iterator to the client, then sends the
 // status. An error or panic while iterating ends the RPC as grpcio does:
 // UNKNOWN "Exception iterating responses: ...".
 func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser Serializer) {
-	var prev *core.Op // the send in flight
 	ok := func() (ok bool) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -474,15 +470,12 @@ func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser S
 				c.abort(StatusCodeInternal, "Failed to serialize response!")
 				return false
 			}
-			if !c.sendMessage(&prev, payload) {
+			if !c.sendMessage(payload) {
 				return false // the client is gone; Finish cancels the call
 			}
 		}
 		return true
 	}()
-	if ok && prev != nil && !prev.Wait().Success {
-		ok = false
-	}
 	if ok {
 		c.sendStatus(nil, false, StatusCodeOK, "", false)
 	}

@@ -182,9 +182,9 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 }
 
 // sendRequests is grpcio's request consumer: one SEND_MESSAGE batch at a
-// time (the next request is pulled while one send is in flight, and sent
-// once that send completed: back-pressure without a wait on the critical
-// path), then SEND_CLOSE_FROM_CLIENT. It stops when the RPC ends.
+// time, each completed before the next request is pulled from the
+// iterator (back-pressure, and grpcio's order of effects), then
+// SEND_CLOSE_FROM_CLIENT. It stops when the RPC ends.
 func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) {
 	fail := func(code StatusCode, details string, cause any) {
 		slog.Error("grpc: "+details, "error", cause)
@@ -195,7 +195,6 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 			fail(StatusCodeUnknown, "Exception iterating requests!", r)
 		}
 	}()
-	var prev *core.Op // the send in flight: at most one
 	if requests != nil {
 		for req, err := range requests {
 			if err != nil {
@@ -207,16 +206,11 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 				fail(StatusCodeInternal, "Exception serializing request!", err)
 				return
 			}
-			if prev != nil && !prev.Wait().Success {
+			op, err := s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil)
+			if err != nil || !op.Wait().Success {
 				return // the RPC is over
 			}
-			if prev, err = s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil); err != nil {
-				return
-			}
 		}
-	}
-	if prev != nil && !prev.Wait().Success {
-		return
 	}
 	if op, err := s.cc.Start(core.OpSendCloseFromClient, nil, nil); err == nil {
 		op.Wait()
