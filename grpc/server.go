@@ -68,6 +68,8 @@ func WithMaximumConcurrentRpcs(n int) ServerOption {
 // interceptors=None, options=None, maximum_concurrent_rpcs=None). threadPool
 // runs the handlers; nil runs each RPC on its own goroutine (Go's natural
 // pool). Drives grpc_server_create and grpc_server_register_completion_queue.
+// A server holds core objects until Stop: nothing frees it on garbage
+// collection (grpcpy uses no finalizers), so stop every server.
 func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
 	var o serverOptions
 	for _, f := range opts {

@@ -333,19 +333,26 @@ func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, boo
 	return req, true
 }
 
+// abortForPanic ends the RPC for a recovered panic: Abort's own unwinding
+// keeps the status Abort set; any other panic is UNKNOWN
+// "<what>: <value>", as grpcio reports a raised exception.
+func (c *ServicerContext) abortForPanic(r any, what string) {
+	if _, aborted := r.(abortSignal); aborted {
+		c.abort(StatusCodeUnknown, "RPC Aborted")
+		return
+	}
+	details := fmt.Sprintf("%s: %v", what, r)
+	slog.Error("grpc: "+details, "stack", string(debug.Stack()))
+	c.abort(StatusCodeUnknown, details)
+}
+
 // callBehavior runs user code, mapping an error, a panic or an Abort to
 // the status grpcio gives a raised exception.
 func (c *ServicerContext) callBehavior(f func() (any, error)) (resp any, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok = false
-			if _, aborted := r.(abortSignal); aborted {
-				c.abort(StatusCodeUnknown, "RPC Aborted")
-				return
-			}
-			details := fmt.Sprintf("Exception calling application: %v", r)
-			slog.Error("grpc: "+details, "stack", string(debug.Stack()))
-			c.abort(StatusCodeUnknown, details)
+			c.abortForPanic(r, "Exception calling application")
 		}
 	}()
 	resp, err := f()
@@ -445,13 +452,7 @@ func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser S
 		defer func() {
 			if r := recover(); r != nil {
 				ok = false
-				if _, aborted := r.(abortSignal); aborted {
-					c.abort(StatusCodeUnknown, "RPC Aborted")
-					return
-				}
-				details := fmt.Sprintf("Exception iterating responses: %v", r)
-				slog.Error("grpc: "+details, "stack", string(debug.Stack()))
-				c.abort(StatusCodeUnknown, details)
+				c.abortForPanic(r, "Exception iterating responses")
 			}
 		}()
 		if responses == nil {
