@@ -20,6 +20,19 @@ log "cgo pointer checks (GOEXPERIMENT=cgocheck2)"
 GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./cgo/ ./core/ ./grpc/ 2>&1 | grep -v '^[0-9/]* [0-9:]* ERROR grpc'
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
+log "static build (-tags grpc_static): the greeter with the core linked in, answering a dynamic client"
+go build -tags grpc_static -o bin/greeter_server_static ./examples/helloworld/greeter_server
+go build -o bin/ ./examples/helloworld/greeter_client
+if ldd bin/greeter_server_static | grep -q libgrpc; then echo "static build still loads libgrpc"; exit 1; fi
+rm -f bin/static.port
+bin/greeter_server_static --addr=127.0.0.1:0 --port_file=bin/static.port 2>/dev/null &
+spid=$!
+for _ in $(seq 50); do [ -s bin/static.port ] && break; sleep 0.1; done
+out=$(bin/greeter_client --target=127.0.0.1:$(cat bin/static.port))
+kill $spid; wait $spid || true
+[ "$out" = "Greeter client received: Hello, you!" ] || { echo "static greeter answered: $out"; exit 1; }
+echo "static: 1 passed, 0 failed"
+
 log "cmd/bench smoke run"
 scripts/bench-smoke.sh
 
@@ -28,3 +41,4 @@ scripts/interop.sh
 
 log "cross-language with grpcio (/usr/bin/python3)"
 scripts/crosslang.sh
+
