@@ -5,8 +5,8 @@
 //
 // # Pollers
 //
-// A small fixed set of "next" completion queues (one per GOMAXPROCS, at most
-// 8) is shared by every channel and server of the process, each drained by
+// A small fixed set of "next" completion queues (one per 4 GOMAXPROCS, at
+// least 1, at most 8) is shared by every channel and server of the process, each drained by
 // one goroutine blocked in grpc_completion_queue_next. Calls pick a queue
 // round-robin. A goroutine waiting for an RPC waits on a Go channel, never
 // in C, so OS threads stay bounded by the poller count whatever the number
@@ -47,7 +47,7 @@ var (
 )
 
 // Pollers is the number of completion queues (and poller goroutines) the
-// engine starts; 0 means min(GOMAXPROCS, 8). Set it before first use; the
+// engine starts; 0 means GOMAXPROCS/4, at least 1 and at most 8. Set it before first use; the
 // environment variable GRPCPY_POLLERS overrides it.
 var Pollers int
 
@@ -67,7 +67,11 @@ func Default() *Engine {
 		n = v
 	}
 	if n <= 0 {
-		n = min(runtime.GOMAXPROCS(0), 8)
+		// The core's epoll1 engine lets one thread poll epoll at a time and
+		// kicks the others through a condition variable: each extra queue
+		// adds a hand-off. One queue per 4 cores (min 1, max 8) measured
+		// best on 2 cores (W1 +30%, W3 +38% over 2 queues; docs/performance.md).
+		n = min(max(runtime.GOMAXPROCS(0)/4, 1), 8)
 	}
 	e := &Engine{}
 	for range n {
