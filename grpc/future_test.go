@@ -30,9 +30,12 @@ func gate(release <-chan struct{}, onEnter ...func()) *grpc.RpcMethodHandler {
 func TestFuture(t *testing.T) {
 	leakcheck.Check(t)
 	release := make(chan struct{})
+	hold := make(chan struct{}) // never released before the test ends
+	defer close(hold)
 	methods := map[string]*grpc.RpcMethodHandler{
 		"Echo": echoHandler(),
 		"Gate": gate(release),
+		"Hold": gate(hold),
 		"Fail": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
 			ctx.Abort(grpc.StatusCodeDataLoss, "gone")
 			return nil, nil
@@ -133,9 +136,7 @@ func TestFuture(t *testing.T) {
 	})
 
 	t.Run("cancel cancels the RPC without blocking", func(t *testing.T) {
-		rel := make(chan struct{})
-		defer close(rel)
-		f, err := ch.UnaryUnary("/test.F/Gate").Future([]byte("v"))
+		f, err := ch.UnaryUnary("/test.F/Hold").Future([]byte("v"))
 		if err != nil {
 			t.Fatal(err)
 		}
