@@ -264,3 +264,6 @@ func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
 	ch.c.Watch(last, -1, ch.eng.Pick(), cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
 	return nil
 }
+
+// LinkInfo says how the C core was linked into this binary.
+const LinkInfo = cgo.LinkInfo

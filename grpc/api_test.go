@@ -287,5 +287,8 @@ func TestVersions(t *testing.T) {
 	if grpc.GStandsFor() == "" {
 		t.Fatal("GStandsFor is empty")
 	}
+	if !strings.HasPrefix(grpc.LinkInfo, "dynamic") && !strings.HasPrefix(grpc.LinkInfo, "static") {
+		t.Fatalf("LinkInfo = %q", grpc.LinkInfo)
+	}
 	t.Logf("core %s, g stands for %q", v, grpc.GStandsFor())
 }

@@ -13,3 +13,7 @@ func CoreVersion() string { return core.CoreVersion() }
 // GStandsFor is what the g in gRPC stands for in the linked core
 // (grpc_g_stands_for()).
 func GStandsFor() string { return core.GStandsFor() }
+
+// LinkInfo says how the C core is linked into this binary: dynamic
+// (pkg-config grpc, the default) or static (-tags grpc_static).
+const LinkInfo = core.LinkInfo
