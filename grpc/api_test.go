@@ -178,9 +178,18 @@ func TestPythonNamesHaveGoSymbols(t *testing.T) {
 			t.Errorf("%s: no Go symbol", py)
 		}
 	}
-	// Every enum member is reachable, too (checked by value below).
+	// Every StatusCode member the page documents has a Go constant of the
+	// same name (OUT_OF_RANGE, undocumented on the page, too).
+	names := map[string]bool{}
 	for _, c := range grpc.StatusCodes {
-		pythonToGo["grpc.StatusCode."+c.Name()] = c
+		names[c.Name()] = true
+	}
+	for _, py := range []string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "UNAUTHENTICATED", "RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION", "ABORTED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "OUT_OF_RANGE"} {
+		if !names[py] {
+			t.Errorf("grpc.StatusCode.%s has no Go member", py)
+		}
 	}
 }
 
