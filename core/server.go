@@ -261,13 +261,14 @@ type ServerCall struct {
 	preread    []byte // a registered method's first message, read with the call
 	hasPreread bool
 
-	mu         sync.Mutex
-	c          cgo.Call
-	pending    int // batches started and not completed
-	closed     chan struct{}
-	statusSent bool
-	ownerDone  bool // Finish was called
-	finished   bool // the core reference is dropped
+	mu           sync.Mutex
+	c            cgo.Call
+	pending      int // batches started and not completed
+	closed       chan struct{}
+	statusSent   bool
+	closeStarted bool // RECV_CLOSE_ON_SERVER is in flight or done
+	ownerDone    bool // Finish was called
+	finished     bool // the core reference is dropped
 }
 
 // batchDone runs on the poller. The last batch to complete after Finish
@@ -300,11 +301,22 @@ func (sc *ServerCall) release(c cgo.Call) {
 
 // Start starts a batch on the call (serialised, as the core requires).
 func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
+	return sc.start(ops, send, after, false)
+}
+
+// start starts a batch; with close, the batch carries RECV_CLOSE_ON_SERVER,
+// which is started at most once (errCloseStarted otherwise).
+func (sc *ServerCall) start(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if close {
+		if sc.closeStarted {
+			return nil, errCloseStarted
+		}
+	}
 	o := newOp(sc, ops)
 	o.after = after
 	b := cgo.NewBatch(o, cgo.TagBatch)
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
 	if sc.finished {
 		b.Free()
 		return nil, ErrCallOver
@@ -316,6 +328,9 @@ func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 	sc.pending++
 	if ops&cgo.OpSendStatusFromServer != 0 {
 		sc.statusSent = true
+	}
+	if ops&cgo.OpRecvCloseOnServer != 0 {
+		sc.closeStarted = true
 	}
 	return o, nil
 }
@@ -333,13 +348,35 @@ func (sc *ServerCall) TakePreread() ([]byte, bool) {
 // StartRecvClose starts RECV_CLOSE_ON_SERVER alone (with RECV_MESSAGE in the
 // same batch it would only complete when the call ends). onClose runs on
 // the poller when the call is over, with cancelled true if it did not end
-// with a status sent by this server.
+// with a status sent by this server. It does nothing if RECV_CLOSE_ON_SERVER
+// was already started (here or by StartFinal).
 func (sc *ServerCall) StartRecvClose(onClose func(cancelled bool)) error {
-	_, err := sc.Start(cgo.OpRecvCloseOnServer, nil, func(o *Op) {
+	_, err := sc.start(cgo.OpRecvCloseOnServer, nil, sc.closeDone(onClose), true)
+	if err == errCloseStarted {
+		return nil
+	}
+	return err
+}
+
+// StartFinal starts the call's last batch (it must include
+// SEND_STATUS_FROM_SERVER) and adds RECV_CLOSE_ON_SERVER to it if it was
+// not started yet: one completion instead of two when the handler never
+// needed to watch for the end of the call.
+func (sc *ServerCall) StartFinal(ops uint32, send *cgo.Send, onClose func(cancelled bool)) error {
+	_, err := sc.start(ops|cgo.OpRecvCloseOnServer, send, sc.closeDone(onClose), true)
+	if err == errCloseStarted {
+		_, err = sc.Start(ops, send, nil)
+	}
+	return err
+}
+
+var errCloseStarted = errors.New("RECV_CLOSE_ON_SERVER already started")
+
+func (sc *ServerCall) closeDone(onClose func(bool)) func(*Op) {
+	return func(o *Op) {
 		close(sc.closed)
 		onClose(o.Cancelled)
-	})
-	return err
+	}
 }
 
 // Closed is closed when RECV_CLOSE_ON_SERVER has completed.

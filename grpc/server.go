@@ -291,9 +291,8 @@ func (s *Server) handle(sc *core.ServerCall) {
 		return
 	}
 	ctx := newServicerContext(sc, md)
-	if err := sc.StartRecvClose(ctx.onClose); err != nil {
-		sc.Reject(int(StatusCodeInternal), err.Error())
-		return
+	if h.RequestStreaming || h.ResponseStreaming {
+		ctx.watch() // streams notice a cancel through RECV_CLOSE_ON_SERVER
 	}
 	switch {
 	case !h.RequestStreaming && !h.ResponseStreaming && h.UnaryUnary != nil:

@@ -32,6 +32,21 @@ type ServicerContext struct {
 	callbacks   []func()
 	ctx         context.Context
 	ctxCancel   context.CancelFunc
+
+	watchOnce sync.Once // starts RECV_CLOSE_ON_SERVER when something needs it
+}
+
+// watch makes sure RECV_CLOSE_ON_SERVER is in flight, so the end of the
+// call (cancel, deadline) is noticed. Unary-unary handlers that never ask
+// get it folded into their final batch instead: one completion fewer.
+func (c *ServicerContext) watch() {
+	c.watchOnce.Do(func() {
+		if err := c.call.StartRecvClose(c.onClose); err != nil {
+			c.mu.Lock()
+			c.closed = true // the call is over already
+			c.mu.Unlock()
+		}
+	})
 }
 
 // abortSignal is the panic value of Abort: grpcio's abort "always" raises.
@@ -65,6 +80,7 @@ func (c *ServicerContext) onClose(cancelled bool) {
 // IsActive mirrors grpc.RpcContext.is_active(): false once the client
 // cancelled, the deadline passed or the status was sent.
 func (c *ServicerContext) IsActive() bool {
+	c.watch()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return !c.closed && !c.statused
@@ -83,6 +99,7 @@ func (c *ServicerContext) Cancel() bool { return c.call.Cancel() }
 // AddCallback mirrors grpc.RpcContext.add_callback(callback): callback runs
 // when the RPC terminates; false if it already has.
 func (c *ServicerContext) AddCallback(callback func()) bool {
+	c.watch()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -96,6 +113,7 @@ func (c *ServicerContext) AddCallback(callback func()) bool {
 // (client cancel, deadline, status sent) and carries the RPC's deadline
 // (a Go addition, for passing to downstream calls).
 func (c *ServicerContext) Context() context.Context {
+	c.watch()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctx == nil {
@@ -301,7 +319,7 @@ func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code Statu
 		Trailing: c.trailing.Buf, TrailingCount: c.trailing.N}
 	c.mu.Unlock()
 	// Not waited for: the call is released when its last batch completes.
-	c.call.Start(ops, send, nil)
+	c.call.StartFinal(ops, send, c.onClose)
 }
 
 func (c *ServicerContext) abort(code StatusCode, details string) {
