@@ -195,11 +195,16 @@ type Event struct {
 	Batch   Batch
 }
 
-// Next frees prev (if any), then blocks in grpc_completion_queue_next with
-// an infinite deadline. Only a fixed set of poller goroutines call it, so
-// the OS threads it holds stay bounded.
-func (q CQ) Next(prev Batch) Event {
-	ev := C.gp_cq_next(q.p, prev.p)
+// Next frees prev (if any), then calls grpc_completion_queue_next: with
+// block, with an infinite deadline; without, with a past one, returning a
+// QueueTimeout event when nothing is ready. Only a fixed set of poller
+// goroutines call it, so the OS threads it holds stay bounded.
+func (q CQ) Next(prev Batch, block bool) Event {
+	b := C.int(0)
+	if block {
+		b = 1
+	}
+	ev := C.gp_cq_next(q.p, prev.p, b)
 	return Event{Type: int(ev._type), Success: ev.success != 0, Batch: Batch{ev.batch}}
 }
 

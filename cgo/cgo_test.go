@@ -74,7 +74,7 @@ func TestVersionAndLiveCounts(t *testing.T) {
 		t.Fatal("queue not counted")
 	}
 	q.Shutdown()
-	if ev := q.Next(Batch{}); ev.Type != QueueShutdown {
+	if ev := q.Next(Batch{}, true); ev.Type != QueueShutdown {
 		t.Fatalf("event %d after shutdown, want QueueShutdown", ev.Type)
 	}
 	q.Destroy()

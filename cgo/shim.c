@@ -117,11 +117,12 @@ static void flatten(gp_batch* b, int success) {
   }
 }
 
-gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev) {
+gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev, int block) {
   if (prev != NULL) gp_batch_free(prev);
   gp_event out;
   memset(&out, 0, sizeof(out));
-  grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  grpc_event ev = grpc_completion_queue_next(
+      cq, block ? gpr_inf_future(GPR_CLOCK_REALTIME) : gpr_inf_past(GPR_CLOCK_REALTIME), NULL);
   out.type = ev.type;
   out.success = ev.success;
   if (ev.type == GRPC_OP_COMPLETE) {

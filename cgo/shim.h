@@ -125,8 +125,9 @@ void gp_live_counts(int64_t* out /* GP_LIVE_N */);
 
 /* completion queues */
 grpc_completion_queue* gp_cq_create(void);
-/* Frees prev (may be NULL), blocks for the next event, flattens its results. */
-gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev);
+/* Frees prev (may be NULL), waits for the next event (block) or only looks
+ * (!block: GRPC_QUEUE_TIMEOUT when there is none), flattens its results. */
+gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev, int block);
 void gp_cq_shutdown(grpc_completion_queue* cq);
 void gp_cq_destroy(grpc_completion_queue* cq);
 
