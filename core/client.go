@@ -139,30 +139,26 @@ func (cc *ClientCall) batchDone(final bool) {
 	if final {
 		cc.finished = true
 	}
-	release := cc.finished && cc.pending == 0 && !cc.c.Nil()
-	c := cc.c
-	if release {
-		cc.c = cgo.Call{}
-	}
-	cc.mu.Unlock()
-	if release {
-		c.Unref()
-		cc.ch.mu.Lock()
-		delete(cc.ch.calls, cc)
-		cc.ch.mu.Unlock()
-	}
+	cc.releaseLocked(cc.finished)
 }
 
-// Abandon releases a call on which no batch was ever started.
+// Abandon releases a call with no batch outstanding that will never get a
+// status batch (nothing was started, or starting the status batch failed).
 func (cc *ClientCall) Abandon() {
 	cc.mu.Lock()
+	cc.releaseLocked(true)
+}
+
+// releaseLocked drops the core reference if ready and nothing is pending,
+// and unlocks cc.mu.
+func (cc *ClientCall) releaseLocked(ready bool) {
 	c := cc.c
-	ok := cc.pending == 0 && !c.Nil()
-	if ok {
+	release := ready && cc.pending == 0 && !c.Nil()
+	if release {
 		cc.c = cgo.Call{}
 	}
 	cc.mu.Unlock()
-	if ok {
+	if release {
 		c.Unref()
 		cc.ch.mu.Lock()
 		delete(cc.ch.calls, cc)

@@ -218,19 +218,11 @@ func (e *Event) Done() <-chan struct{} { return e.done }
 // maximum_concurrent_rpcs, then hand the call to the executor.
 func (s *Server) dispatch(sc *core.ServerCall) {
 	if s.limit > 0 && s.active.Add(1) > s.limit {
-		go func() {
-			sc.Reject(int(StatusCodeResourceExhausted), "Concurrent RPC limit exceeded!")
-			sc.Finish()
-			s.active.Add(-1)
-		}()
+		go s.reject(sc, StatusCodeResourceExhausted, "Concurrent RPC limit exceeded!")
 		return
 	}
 	run := func() {
-		defer func() {
-			if s.limit > 0 {
-				s.active.Add(-1)
-			}
-		}()
+		defer s.release()
 		s.handle(sc)
 	}
 	if s.executor == nil {
@@ -238,13 +230,21 @@ func (s *Server) dispatch(sc *core.ServerCall) {
 		return
 	}
 	if err := s.executor.Submit(run); err != nil {
-		go func() {
-			sc.Reject(int(StatusCodeUnavailable), "Server's thread pool is shut down")
-			sc.Finish()
-			if s.limit > 0 {
-				s.active.Add(-1)
-			}
-		}()
+		go s.reject(sc, StatusCodeUnavailable, "Server's thread pool is shut down")
+	}
+}
+
+// reject answers a call without a handler and gives back its slot.
+func (s *Server) reject(sc *core.ServerCall, code StatusCode, details string) {
+	sc.Reject(int(code), details)
+	sc.Finish()
+	s.release()
+}
+
+// release gives back a maximum_concurrent_rpcs slot taken in dispatch.
+func (s *Server) release() {
+	if s.limit > 0 {
+		s.active.Add(-1)
 	}
 }
 

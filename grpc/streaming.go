@@ -253,32 +253,33 @@ type callIterator struct {
 // separate RECV_INITIAL_METADATA batch.
 func (it *callIterator) startStatus(ops uint32, send *core.Send) error {
 	s := it.rpcState
-	initial, err := s.cc.Start(core.RecvInitial, nil, nil)
+	// Initial metadata is recorded by the batch's own completion (on the
+	// poller: setInitial only stores and closes a channel).
+	initial, err := s.cc.Start(core.RecvInitial, nil, func(o *core.Op) {
+		s.setInitial(fromCoreMetadata(o.InitialMetadata))
+	})
 	if err != nil {
 		s.cc.Abandon()
 		return err
 	}
 	_, err = s.cc.Start(ops, send, func(op *core.Op) {
-		go func() {
+		go func() { // terminate runs user callbacks: off the poller
 			<-initial.Done()
-			s.setInitial(fromCoreMetadata(initial.InitialMetadata))
+			s.setInitial(fromCoreMetadata(initial.InitialMetadata)) // in case the hook has not run yet
 			s.terminate(nil, statusCodeFromCore(op.Status), op.Details, nil,
 				fromCoreMetadata(op.TrailingMetadata), op.ErrorString)
 		}()
 	})
 	if err != nil {
-		// The initial-metadata batch is started; cancel so it completes.
+		// The initial-metadata batch is in flight: cancel so it completes,
+		// then drop the call (no status batch will ever release it).
 		s.cc.Cancel()
 		go func() {
 			<-initial.Done()
-			s.terminate(nil, StatusCodeInternal, err.Error(), nil, nil, "")
+			s.cc.Abandon()
 		}()
 		return err
 	}
-	go func() {
-		<-initial.Done()
-		s.setInitial(fromCoreMetadata(initial.InitialMetadata))
-	}()
 	return nil
 }
 

@@ -3,9 +3,10 @@
 # the RESULT line's shape; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 mkdir -p bin
 go build -o bin/bench ./cmd/bench
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 bin/bench server --addr=127.0.0.1:$port 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

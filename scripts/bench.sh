@@ -19,7 +19,6 @@ go build -o bin/bench ./cmd/bench
 out=$(mktemp)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -f "$out"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 A=$(free_port); B=$(free_port)
 bin/bench server --addr=127.0.0.1:$A 2>/dev/null & pids+=($!)
 bin/grpcgo-peer server --addr=127.0.0.1:$B & pids+=($!)

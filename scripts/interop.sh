@@ -8,6 +8,7 @@
 # without DNS (seen with grpc-go's client against its own server).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 GRPC_GO_VERSION=v1.85.0
 CASES="empty_unary large_unary client_streaming server_streaming ping_pong empty_stream
 timeout_on_sleeping_server cancel_after_begin cancel_after_first_response
@@ -25,7 +26,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/n
 trap cleanup EXIT
 go run ./internal/testcerts/gencerts --dir="$tmp" || exit 1
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 tls_server_flags="--use_tls --tls_cert_file=$tmp/server.pem --tls_key_file=$tmp/server.key"
 tls_client_flags="--use_tls --use_test_ca --ca_file=$tmp/ca.pem --server_host_override=foo.test.google.fr"

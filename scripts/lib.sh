@@ -8,6 +8,9 @@ GO_FALLBACK=go1.24.11
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# free_port prints a port the kernel picks on 127.0.0.1 (and releases).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
