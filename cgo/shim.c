@@ -20,7 +20,11 @@ void gp_live_counts(int64_t* out) {
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static void do_init(void) { grpc_init(); }
+void gp_absl_release_mode(void); /* absl.cc */
+static void do_init(void) {
+  gp_absl_release_mode();
+  grpc_init();
+}
 
 /* One grpc_init for the life of the process: grpcpy never calls
  * grpc_shutdown, whose clean-up became asynchronous by core 1.51 and raced
