@@ -238,6 +238,10 @@ func (b Batch) Take() any {
 	return v
 }
 
+// Release frees a batch whose event was delivered (Take already deleted
+// its handle), for a caller that will not pass it to Next as prev.
+func (b Batch) Release() { C.gp_batch_free(b.p) }
+
 // Free releases a batch whose start failed (its event will never come).
 func (b Batch) Free() {
 	rtcgo.Handle(b.p.handle).Delete()

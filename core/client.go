@@ -82,17 +82,17 @@ func (ch *Channel) State(tryToConnect bool) (int, error) {
 
 // NewCall creates a call on a round-robin queue. timeout < 0: no deadline.
 func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientCall, error) {
-	q := ch.eng.Pick()
+	q := ch.eng.pick()
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if ch.closed {
 		return nil, ErrChannelClosed
 	}
-	c := ch.c.CreateCall(q, method, host, timeout)
+	c := ch.c.CreateCall(q.cq, method, host, timeout)
 	if c.Nil() {
 		return nil, errors.New("grpc_channel_create_call returned NULL")
 	}
-	cc := &ClientCall{ch: ch, c: c}
+	cc := &ClientCall{ch: ch, c: c, q: q}
 	ch.calls[cc] = struct{}{}
 	return cc, nil
 }
@@ -101,6 +101,7 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientC
 // when the status has been received and no batch is outstanding.
 type ClientCall struct {
 	ch *Channel
+	q  *queue
 
 	mu       sync.Mutex
 	c        cgo.Call
@@ -112,7 +113,7 @@ type ClientCall struct {
 // the core posts its tag. Starts are serialised, as grpc_call_start_batch
 // requires.
 func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
-	o := newOp(cc, ops)
+	o := newOp(cc, cc.q, ops)
 	o.after = after
 	b := cgo.NewBatch(o, cgo.TagBatch)
 	cc.mu.Lock()
@@ -129,6 +130,9 @@ func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 	}
 	cc.pending++
 	cc.mu.Unlock()
+	if after != nil {
+		cc.q.noteUnwaited()
+	}
 	return o, nil
 }
 
@@ -257,7 +261,9 @@ func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
 	if ch.closed {
 		return ErrChannelClosed
 	}
-	ch.c.Watch(last, -1, ch.eng.Pick(), cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
+	q := ch.eng.pick()
+	ch.c.Watch(last, -1, q.cq, cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
+	q.noteUnwaited()
 	return nil
 }
 

@@ -16,6 +16,25 @@
 // Completion targets run on the poller: they copy results out of C memory
 // and hand off (close a channel, start a goroutine). They never block and
 // never run user code.
+//
+// # Inline polling (leader/follower)
+//
+// Each queue has a polling token. A goroutine that waits for its own batch
+// (Op.Wait) and finds the token free takes it and calls
+// grpc_completion_queue_next itself until its batch completes, delivering
+// any other completions on the way; its own result then needs no hand-off
+// at all. The queue's dedicated poller holds the token the rest of the
+// time, and stands by (parked in Go, token free) right after it has
+// readied a goroutine that waits this way, since that goroutine usually
+// comes back to wait again within microseconds (a client issuing calls one
+// after another, a streaming handler). While it stands by nobody may be
+// polling, so starts of batches nobody will wait for wake it, and a tick
+// (PollHandoff, 1 ms) takes the token back if it is left free. At most one
+// thread per queue is inside the core's poll, so OS threads stay bounded.
+// Measured on 2 cores: W3 +NN%, W1 +NN% (docs/performance.md). The Go
+// scheduler is the reason: every goroutine the poller readies also wakes
+// an idle P's thread, and with GOMAXPROCS=1 (no idle P) W3 ran 35% faster.
+// GRPCPY_INLINE_POLL=0 turns it off.
 package core
 
 import (
@@ -24,6 +43,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/grpcpy/grpcpy/cgo"
 )
@@ -36,6 +56,7 @@ type Completer interface {
 
 // Engine is the set of shared completion queues and their pollers.
 type Engine struct {
+	qs  []*queue
 	cqs []cgo.CQ
 	rr  atomic.Uint32
 	wg  sync.WaitGroup
@@ -50,6 +71,15 @@ var (
 // engine starts; 0 means GOMAXPROCS/4, at least 1 and at most 8. Set it before first use; the
 // environment variable GRPCPY_POLLERS overrides it.
 var Pollers int
+
+// PollHandoff is how long a queue's token may stay free, after its poller
+// handed it to a waiting goroutine, before the poller takes it back
+// (inline polling, see the package doc). Set it before first use; the
+// environment variable GRPCPY_POLL_HANDOFF_US overrides it.
+var PollHandoff = time.Millisecond
+
+// inlinePoll enables inline polling (GRPCPY_INLINE_POLL=0 disables it).
+var inlinePoll = os.Getenv("GRPCPY_INLINE_POLL") != "0"
 
 // Default returns the process engine, starting it on first use.
 func Default() *Engine {
@@ -73,10 +103,15 @@ func Default() *Engine {
 		// best on 2 cores (W1 +30%, W3 +38% over 2 queues; docs/performance.md).
 		n = min(max(runtime.GOMAXPROCS(0)/4, 1), 8)
 	}
+	tick := PollHandoff
+	if v, err := strconv.Atoi(os.Getenv("GRPCPY_POLL_HANDOFF_US")); err == nil && v > 0 {
+		tick = time.Duration(v) * time.Microsecond
+	}
 	e := &Engine{}
 	for range n {
-		q := cgo.NewCQ()
-		e.cqs = append(e.cqs, q)
+		q := &queue{cq: cgo.NewCQ(), wake: make(chan struct{}, 1), tick: tick, held: true}
+		e.qs = append(e.qs, q)
+		e.cqs = append(e.cqs, q.cq)
 		e.wg.Add(1)
 		go e.poll(q)
 	}
@@ -94,34 +129,88 @@ func Shutdown() {
 	if e == nil {
 		return
 	}
-	for _, q := range e.cqs {
-		q.Shutdown()
+	for _, q := range e.qs {
+		q.cq.Shutdown()
+		q.mu.Lock()
+		q.shut = true
+		q.mu.Unlock()
+		q.wakePoller()
 	}
 	e.wg.Wait()
-	for _, q := range e.cqs {
-		q.Destroy()
+	for _, q := range e.qs {
+		q.cq.Destroy()
 	}
 }
 
 // CQs returns every queue, for servers, which register all of them.
 func (e *Engine) CQs() []cgo.CQ { return e.cqs }
 
-// Pick returns the next queue round-robin.
-func (e *Engine) Pick() cgo.CQ {
-	return e.cqs[int(e.rr.Add(1))%len(e.cqs)]
+func (e *Engine) queues() []*queue { return e.qs }
+
+// pick returns the next queue round-robin.
+func (e *Engine) pick() *queue {
+	return e.qs[int(e.rr.Add(1))%len(e.qs)]
 }
 
-func (e *Engine) poll(q cgo.CQ) {
+// queue is one shared completion queue and its polling token.
+type queue struct {
+	cq   cgo.CQ
+	wake chan struct{} // capacity 1: wakes the standing-by poller
+	tick time.Duration
+
+	parked atomic.Int64 // goroutines parked in Op.Wait: someone must poll for them
+
+	mu      sync.Mutex
+	held    bool // the token is taken: its holder is in, or about to call, cq_next
+	standby bool // the poller is parked with the token free
+	dirty   bool // a batch nobody waits for was started while the token was held
+	shut    bool
+}
+
+// poll is the queue's dedicated poller. It starts holding the token.
+func (e *Engine) poll(q *queue) {
 	defer e.wg.Done()
+	t := time.NewTimer(q.tick)
+	t.Stop()
+	for {
+		if q.serve() {
+			return // the queue is shut down
+		}
+		// It readied a goroutine that waits inline: stand by, token free,
+		// unless batches nobody waits for were started meanwhile.
+		q.mu.Lock()
+		if q.dirty || q.shut {
+			q.dirty = false
+			q.mu.Unlock()
+			continue
+		}
+		q.held, q.standby = false, true
+		q.mu.Unlock()
+		for !q.resume(t) {
+		}
+	}
+}
+
+// serve polls with the token until the queue shuts down (true) or, with
+// inline polling, a drain readied a goroutine parked in Op.Wait and left
+// none parked (false): that goroutine takes the token when it next waits.
+func (q *queue) serve() bool {
 	var prev cgo.Batch
 	block := true
+	readied := false
 	for {
-		ev := q.Next(prev, block) // frees prev
+		ev := q.cq.Next(prev, block) // frees prev
 		prev = cgo.Batch{}
 		switch ev.Type {
 		case cgo.QueueShutdown:
-			return
+			return true
 		case cgo.QueueTimeout:
+			if readied && inlinePoll && q.parked.Load() == 0 {
+				// The readied goroutine runs on this thread as the poller
+				// parks, and takes the token when it next waits.
+				return false
+			}
+			readied = false
 			// Drained: let the goroutines just readied run on this thread now,
 			// then block. Without the yield a readied goroutine waits in this
 			// P's runnext slot while the poller blocks in C holding the P,
@@ -133,9 +222,115 @@ func (e *Engine) poll(q cgo.CQ) {
 			runtime.Gosched()
 			block = true
 		case cgo.OpComplete:
-			ev.Batch.Take().(Completer).Complete(ev)
+			c := ev.Batch.Take().(Completer)
+			c.Complete(ev)
+			if o, ok := c.(*Op); ok && o.wasParked {
+				readied = true
+			}
 			prev = ev.Batch
 			block = false // look for more before yielding
+		}
+	}
+}
+
+// resume parks the standing-by poller until it is woken or its tick
+// fires, then takes the token back if it is free (true).
+func (q *queue) resume(t *time.Timer) bool {
+	t.Reset(q.tick)
+	select {
+	case <-q.wake:
+		t.Stop()
+	case <-t.C:
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.held && !q.shut {
+		return false // a waiter polls; check again later
+	}
+	q.held, q.standby = true, false
+	return true
+}
+
+func (q *queue) wakePoller() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// acquireOrPark takes the token for o's waiter if it is free (true);
+// otherwise it counts the waiter as parked (unless o is already done), so
+// that the holder does not leave the queue unpolled.
+func (q *queue) acquireOrPark(o *Op) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if inlinePoll && !q.held && !q.shut {
+		q.held = true
+		return true
+	}
+	if o.state.CompareAndSwap(opRunning, opParked) {
+		q.parked.Add(1)
+	}
+	return false
+}
+
+// release returns an inline waiter's token. The poller is woken if
+// goroutines are parked waiting or batches nobody waits for were started
+// meanwhile: someone must go on polling for them.
+func (q *queue) release() {
+	q.mu.Lock()
+	q.held = false
+	wake := q.dirty || q.shut || q.parked.Load() > 0
+	q.dirty = false
+	q.mu.Unlock()
+	if wake {
+		q.wakePoller()
+	}
+}
+
+// noteUnwaited is called after starting a batch nobody will Wait for
+// (its completion runs a hook): someone must be polling for it.
+func (q *queue) noteUnwaited() {
+	q.mu.Lock()
+	if q.held {
+		q.dirty = true // the holder hands over to the poller when it leaves
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	q.wakePoller()
+}
+
+// pollFor is an inline waiter's loop: it holds the token and polls until
+// o completes, delivering every completion it meets.
+func (q *queue) pollFor(o *Op) {
+	if o.isDone() {
+		// The previous holder delivered it before releasing the token.
+		q.release()
+		return
+	}
+	var prev cgo.Batch
+	block := true
+	for {
+		ev := q.cq.Next(prev, block)
+		prev = cgo.Batch{}
+		switch ev.Type {
+		case cgo.QueueShutdown:
+			q.release()
+			<-o.done
+			return
+		case cgo.QueueTimeout:
+			runtime.Gosched() // as in serve
+			block = true
+		case cgo.OpComplete:
+			ev.Batch.Take().(Completer).Complete(ev)
+			if o.isDone() {
+				ev.Batch.Release()
+				q.release()
+				return
+			}
+			prev = ev.Batch
+			block = false
 		}
 	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/grpcpy/grpcpy/cgo"
 )
@@ -13,8 +14,12 @@ type Metadatum = cgo.Metadatum
 // its ops. Complete copies what the ops received out of C memory, lets the
 // call account for the finished batch, and wakes the waiter.
 type Op struct {
-	done chan struct{}
-	call batchOwner
+	done  chan struct{}
+	call  batchOwner
+	q     *queue
+	state atomic.Int32 // opRunning, opParked (a goroutine is parked in Wait), opDone
+	// wasParked: Complete woke a goroutine parked in Wait (poller only).
+	wasParked bool
 
 	Success          bool
 	HasMessage       bool
@@ -34,17 +39,45 @@ type batchOwner interface {
 	batchDone(final bool)
 }
 
-func newOp(owner batchOwner, ops uint32) *Op {
-	return &Op{done: make(chan struct{}), call: owner, ops: ops}
+func newOp(owner batchOwner, q *queue, ops uint32) *Op {
+	return &Op{done: make(chan struct{}), call: owner, q: q, ops: ops}
 }
 
 // Done is closed when the batch has completed and its results are set.
 func (o *Op) Done() <-chan struct{} { return o.done }
 
-// Wait blocks until the batch completes.
+// Wait blocks until the batch completes. If the queue's polling token is
+// free it polls the queue itself (inline polling, see the package doc), so
+// its own completion needs no hand-off between goroutines.
 func (o *Op) Wait() *Op {
+	if o.isDone() {
+		return o
+	}
+	if o.q == nil {
+		<-o.done
+		return o
+	}
+	if o.q.acquireOrPark(o) {
+		o.q.pollFor(o)
+		return o
+	}
 	<-o.done
 	return o
+}
+
+const (
+	opRunning = iota
+	opParked
+	opDone
+)
+
+func (o *Op) isDone() bool {
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Complete implements Completer.
@@ -72,6 +105,10 @@ func (o *Op) Complete(ev cgo.Event) {
 		o.call.batchDone(final)
 	}
 	close(o.done)
+	if o.state.Swap(opDone) == opParked {
+		o.q.parked.Add(-1)
+		o.wasParked = true
+	}
 	if o.after != nil {
 		o.after(o)
 	}

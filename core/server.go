@@ -112,7 +112,7 @@ func (srv *Server) Start() error {
 	}
 	srv.started = true
 	srv.s.Start()
-	for _, q := range srv.eng.CQs() {
+	for _, q := range srv.eng.queues() {
 		for range SlotsPerCQ {
 			srv.postLocked(&requestSlot{srv: srv, q: q})
 		}
@@ -129,7 +129,7 @@ func (srv *Server) Start() error {
 // registered method.
 type requestSlot struct {
 	srv        *Server
-	q          cgo.CQ
+	q          *queue
 	method     string
 	rm         cgo.RegisteredMethod
 	registered bool
@@ -139,12 +139,12 @@ func (srv *Server) postLocked(r *requestSlot) {
 	var rc int
 	if r.registered {
 		b := cgo.NewBatch(r, cgo.TagRequestRegistered)
-		if rc = srv.s.RequestRegisteredCall(r.rm, r.q, b); rc != cgo.CallOK {
+		if rc = srv.s.RequestRegisteredCall(r.rm, r.q.cq, b); rc != cgo.CallOK {
 			b.Free()
 		}
 	} else {
 		b := cgo.NewBatch(r, cgo.TagRequestCall)
-		if rc = srv.s.RequestCall(r.q, b); rc != cgo.CallOK {
+		if rc = srv.s.RequestCall(r.q.cq, b); rc != cgo.CallOK {
 			b.Free()
 		}
 	}
@@ -167,6 +167,7 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	b := ev.Batch
 	sc := &ServerCall{
 		srv:      srv,
+		q:        r.q,
 		c:        b.NewCall(),
 		Metadata: b.InitialMetadata(),
 		closed:   make(chan struct{}),
@@ -216,8 +217,9 @@ func (srv *Server) Shutdown() {
 		return
 	}
 	srv.shuttingDown = true
-	q := srv.eng.Pick()
-	srv.s.ShutdownAndNotify(q, cgo.NewBatch(&shutdownTag{srv}, cgo.TagShutdown))
+	q := srv.eng.pick()
+	srv.s.ShutdownAndNotify(q.cq, cgo.NewBatch(&shutdownTag{srv}, cgo.TagShutdown))
+	q.noteUnwaited()
 }
 
 // CancelAll is grpc_server_cancel_all_calls; only after Shutdown.
@@ -251,6 +253,7 @@ func (srv *Server) callDone() {
 // goroutine) must call Finish exactly once.
 type ServerCall struct {
 	srv *Server
+	q   *queue
 
 	Method      string
 	Host        string
@@ -307,6 +310,14 @@ func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 // start starts a batch; with close, the batch carries RECV_CLOSE_ON_SERVER,
 // which is started at most once (errCloseStarted otherwise).
 func (sc *ServerCall) start(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
+	o, err := sc.startBatch(ops, send, after, close)
+	if err == nil && after != nil {
+		sc.q.noteUnwaited()
+	}
+	return o, err
+}
+
+func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if close {
@@ -314,7 +325,7 @@ func (sc *ServerCall) start(ops uint32, send *cgo.Send, after func(*Op), close b
 			return nil, errCloseStarted
 		}
 	}
-	o := newOp(sc, ops)
+	o := newOp(sc, sc.q, ops)
 	o.after = after
 	b := cgo.NewBatch(o, cgo.TagBatch)
 	if sc.finished {
@@ -365,7 +376,9 @@ func (sc *ServerCall) StartRecvClose(onClose func(cancelled bool)) error {
 func (sc *ServerCall) StartFinal(ops uint32, send *cgo.Send, onClose func(cancelled bool)) error {
 	_, err := sc.start(ops|cgo.OpRecvCloseOnServer, send, sc.closeDone(onClose), true)
 	if err == errCloseStarted {
-		_, err = sc.Start(ops, send, nil)
+		if _, err = sc.Start(ops, send, nil); err == nil {
+			sc.q.noteUnwaited()
+		}
 	}
 	return err
 }

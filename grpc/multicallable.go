@@ -43,7 +43,7 @@ func (m *UnaryUnaryMultiCallable) WithCall(request any, opts ...CallOption) (any
 		return nil, nil, err
 	}
 	if op != nil {
-		<-op.Done()
+		op.Wait()
 		m.complete(s, op)
 	}
 	if s.err != nil {

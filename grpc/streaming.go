@@ -247,6 +247,7 @@ type callIterator struct {
 	mu     sync.Mutex // one reader at a time
 	ended  bool
 	endErr error
+	status *core.Op // the batch with RECV_STATUS_ON_CLIENT
 }
 
 // startStatus starts the batch that ends with RECV_STATUS_ON_CLIENT and the
@@ -262,7 +263,7 @@ func (it *callIterator) startStatus(ops uint32, send *core.Send) error {
 		s.cc.Abandon()
 		return err
 	}
-	_, err = s.cc.Start(ops, send, func(op *core.Op) {
+	it.status, err = s.cc.Start(ops, send, func(op *core.Op) {
 		go func() { // terminate runs user callbacks: off the poller
 			<-initial.Done()
 			s.setInitial(fromCoreMetadata(initial.InitialMetadata)) // in case the hook has not run yet
@@ -303,6 +304,9 @@ func (it *callIterator) Next() (any, error) {
 				s.cc.CancelWithStatus(int(StatusCodeInternal), "Exception deserializing response!")
 			}
 		}
+	}
+	if it.status != nil {
+		it.status.Wait() // polls inline when it can (s.done follows it at once)
 	}
 	<-s.done
 	it.ended = true
