@@ -21,12 +21,16 @@ const helperEnv = "GRPCPY_TEST_HELPER_SERVER"
 
 // runHelperServer serves /test.Mem/Download in a separate process, so the
 // test measures the client's memory alone: the request is a byte count,
-// the responses are 64 KiB messages adding up to it. It prints its port
-// and exits when its stdin closes.
+// the responses are 64 KiB messages adding up to it. /test.Mem/Echo is a
+// unary echo (engine_test.go). It prints its port and exits when its stdin
+// closes.
 func runHelperServer() {
 	chunk := make([]byte, 64<<10)
 	s, err := grpc.NewServer(nil, grpc.WithHandlers(grpc.MethodHandlersGenericHandler("test.Mem",
 		map[string]*grpc.RpcMethodHandler{
+			"Echo": grpc.UnaryUnaryRpcMethodHandler(func(req any, _ *grpc.ServicerContext) (any, error) {
+				return req, nil
+			}),
 			"Download": grpc.UnaryStreamRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) iter.Seq2[any, error] {
 				total, _ := strconv.ParseInt(string(req.([]byte)), 10, 64)
 				return func(yield func(any, error) bool) {
@@ -49,6 +53,25 @@ func runHelperServer() {
 	fmt.Printf("PORT %d\n", port)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
 	s.Stop(grpc.NoGrace)
+}
+
+// startHelperServer runs runHelperServer in a child process (this test
+// binary) and returns its address; the child exits when the test ends.
+func startHelperServer(t *testing.T) string {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "PORT ") {
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	return "127.0.0.1:" + strings.TrimSpace(strings.TrimPrefix(line, "PORT "))
 }
 
 func rssBytes() int64 {
@@ -74,20 +97,7 @@ func TestServerStreamMemoryIsBounded(t *testing.T) {
 		t.Skip("streams 2 GiB")
 	}
 	leakcheck.Check(t)
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "PORT ") {
-		t.Fatalf("helper said %q, %v", line, err)
-	}
-	target := "127.0.0.1:" + strings.TrimSpace(strings.TrimPrefix(line, "PORT "))
+	target := startHelperServer(t)
 	// Bounds with headroom over what was measured (heap +4 to 8 MiB; RSS
 	// +36 to 97 MiB by default and +17 MiB without BDP probing, under
 	// -race, whose shadow memory counts too): fixed costs against 1,024 MiB.
