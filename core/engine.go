@@ -31,10 +31,14 @@
 // polling, so starts of batches nobody will wait for wake it, and a tick
 // (PollHandoff, 1 ms) takes the token back if it is left free. At most one
 // thread per queue is inside the core's poll, so OS threads stay bounded.
-// Measured on 2 cores: W3 +NN%, W1 +NN% (docs/performance.md). The Go
-// scheduler is the reason: every goroutine the poller readies also wakes
-// an idle P's thread, and with GOMAXPROCS=1 (no idle P) W3 ran 35% faster.
-// GRPCPY_INLINE_POLL=0 turns it off.
+// Why: every goroutine the poller readies also wakes an idle P's thread
+// (wakep), and on 2 cores W3 ran 35% faster with GOMAXPROCS=1, where no P
+// is idle. Measured, medians of 6 interleaved runs on 2 cores: W1 +11%;
+// W3's server does 2.3 context switches per round trip instead of 3.9 and
+// 0.1 futex calls instead of 2.6, but W3 as a whole gains only ~2%, since
+// its client has two goroutines (request sender, reader) waiting on one
+// call at once. Only a lone waiter is handed the token: with many in
+// flight (W2) the poller keeps it. GRPCPY_INLINE_POLL=0 turns it off.
 package core
 
 import (
