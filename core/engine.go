@@ -180,10 +180,10 @@ func (e *Engine) poll(q *queue) {
 		if q.serve() {
 			return // the queue is shut down
 		}
-		// It readied a goroutine that waits inline: stand by, token free,
-		// unless batches nobody waits for were started meanwhile.
+		// It readied a lone waiter: stand by, token free, unless batches
+		// nobody waits for were started or a waiter parked meanwhile.
 		q.mu.Lock()
-		if q.dirty || q.shut {
+		if q.dirty || q.shut || q.parked.Load() > 0 { // (a waiter parked since the check)
 			q.dirty = false
 			q.mu.Unlock()
 			continue
