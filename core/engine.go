@@ -60,10 +60,9 @@ type Completer interface {
 
 // Engine is the set of shared completion queues and their pollers.
 type Engine struct {
-	qs  []*queue
-	cqs []cgo.CQ
-	rr  atomic.Uint32
-	wg  sync.WaitGroup
+	qs []*queue
+	rr atomic.Uint32
+	wg sync.WaitGroup
 }
 
 var (
@@ -115,7 +114,6 @@ func Default() *Engine {
 	for range n {
 		q := &queue{cq: cgo.NewCQ(), wake: make(chan struct{}, 1), tick: tick, held: true}
 		e.qs = append(e.qs, q)
-		e.cqs = append(e.cqs, q.cq)
 		e.wg.Add(1)
 		go e.poll(q)
 	}
@@ -147,9 +145,13 @@ func Shutdown() {
 }
 
 // CQs returns every queue, for servers, which register all of them.
-func (e *Engine) CQs() []cgo.CQ { return e.cqs }
-
-func (e *Engine) queues() []*queue { return e.qs }
+func (e *Engine) CQs() []cgo.CQ {
+	cqs := make([]cgo.CQ, len(e.qs))
+	for i, q := range e.qs {
+		cqs[i] = q.cq
+	}
+	return cqs
+}
 
 // pick returns the next queue round-robin.
 func (e *Engine) pick() *queue {
@@ -164,11 +166,10 @@ type queue struct {
 
 	parked atomic.Int64 // goroutines parked in Op.Wait: someone must poll for them
 
-	mu      sync.Mutex
-	held    bool // the token is taken: its holder is in, or about to call, cq_next
-	standby bool // the poller is parked with the token free
-	dirty   bool // a batch nobody waits for was started while the token was held
-	shut    bool
+	mu    sync.Mutex
+	held  bool // the token is taken: its holder is in, or about to call, cq_next
+	dirty bool // a batch nobody waits for was started while the token was held
+	shut  bool
 }
 
 // poll is the queue's dedicated poller. It starts holding the token.
@@ -188,7 +189,7 @@ func (e *Engine) poll(q *queue) {
 			q.mu.Unlock()
 			continue
 		}
-		q.held, q.standby = false, true
+		q.held = false
 		q.mu.Unlock()
 		for !q.resume(t) {
 		}
@@ -255,7 +256,7 @@ func (q *queue) resume(t *time.Timer) bool {
 	if q.held && !q.shut {
 		return false // a waiter polls; check again later
 	}
-	q.held, q.standby = true, false
+	q.held = true
 	return true
 }
 

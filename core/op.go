@@ -53,10 +53,6 @@ func (o *Op) Wait() *Op {
 	if o.isDone() {
 		return o
 	}
-	if o.q == nil {
-		<-o.done
-		return o
-	}
 	if o.q.acquireOrPark(o) {
 		o.q.pollFor(o)
 		return o

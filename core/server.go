@@ -112,7 +112,7 @@ func (srv *Server) Start() error {
 	}
 	srv.started = true
 	srv.s.Start()
-	for _, q := range srv.eng.queues() {
+	for _, q := range srv.eng.qs {
 		for range SlotsPerCQ {
 			srv.postLocked(&requestSlot{srv: srv, q: q})
 		}
