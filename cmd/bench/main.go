@@ -130,6 +130,7 @@ type clientConfig struct {
 	concurrency int
 	payload     int
 	impl        string
+	streamAPI   string // W3: "iterator" (grpcio 1.18's request iterator) or "open" (Write/Read)
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
@@ -145,6 +146,8 @@ func runClient(args []string) error {
 	fs.IntVar(&c.concurrency, "concurrency", 1, "calls in flight (W2)")
 	fs.IntVar(&c.payload, "payload", 32, "payload bytes")
 	fs.StringVar(&c.impl, "impl", "grpcpy", "name printed in the RESULT line")
+	fs.StringVar(&c.streamAPI, "stream_api", "iterator",
+		"W3's client API: iterator (the 1.18 request iterator) or open (StreamStreamMultiCallable.Open: Write, Read)")
 	chanArgs := fs.String("channel_args", "", "core channel args for the client, key=value,... (integers or strings)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -168,6 +171,11 @@ func runClient(args []string) error {
 		}
 	case "W3":
 		c.concurrency, run = 1, runPingPong
+		if c.streamAPI == "open" {
+			run = runPingPongOpen
+		} else if c.streamAPI != "iterator" {
+			return fmt.Errorf("unknown --stream_api %q (want iterator or open)", c.streamAPI)
+		}
 	case "W4":
 		c.concurrency, run = 1, runStreamThroughput
 	case "W5":
@@ -306,6 +314,45 @@ func runPingPong(ch *grpc.Channel, c clientConfig) (result, error) {
 	}
 	close(next) // half-close: the server ends the stream with OK
 	for _, err := range it.All() {
+		if err != nil {
+			return result{}, err
+		}
+	}
+	return r, nil
+}
+
+// runPingPongOpen (W3 with --stream_api=open): the same exchange driven by
+// Write and Read on this goroutine alone (no request iterator).
+func runPingPongOpen(ch *grpc.Channel, c clientConfig) (result, error) {
+	payload := makePayload(c.payload)
+	call, err := ch.StreamStream(streamMethod).Open()
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now().Add(c.warmup)
+	end := start.Add(c.duration)
+	r := result{latencies: make([]time.Duration, 0, 1<<16)}
+	for {
+		t0 := time.Now()
+		if t0.After(end) {
+			break
+		}
+		if err := call.Write(payload); err != nil {
+			return result{}, err
+		}
+		resp, err := call.Read()
+		t1 := time.Now()
+		if err != nil {
+			return result{}, err
+		}
+		if t1.After(start) && !t1.After(end) {
+			r.ops++
+			r.bytes += int64(len(resp.([]byte)))
+			r.latencies = append(r.latencies, t1.Sub(t0))
+		}
+	}
+	call.DoneWriting() // the server ends the stream with OK
+	for _, err := range call.All() {
 		if err != nil {
 			return result{}, err
 		}
