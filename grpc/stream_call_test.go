@@ -88,7 +88,7 @@ func TestStreamStreamOpen(t *testing.T) {
 		ch := tc.ch
 		open := func(t *testing.T, method string, opts ...grpc.CallOption) *grpc.StreamStreamCall {
 			t.Helper()
-			c, err := ch.StreamStream("/test.Open/"+method).Open(append([]grpc.CallOption{grpc.WithTimeout(testTimeout)}, opts...)...)
+			c, err := ch.StreamStream("/test.Open/" + method).Open(append([]grpc.CallOption{grpc.WithTimeout(testTimeout)}, opts...)...)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
