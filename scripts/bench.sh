@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Measures grpcpy against the grpc-go peer (bench/peers/grpcgo), client and
-# server of the same implementation, over loopback, 32-byte payloads:
-# W1-W4 plus W2 at 256 in flight, interleaved (A B A B ...), BENCH_REPS
-# repetitions (3) of BENCH_DURATION seconds (5) after 1 s of warm-up. It
-# prints a table of medians and grpcpy/grpc-go ratios with the targets of
-# issue 7, then the cost-of-growth figures (W5: 10,000 idle streams).
+# Measures grpcpy against the grpc-go peer (bench/peers/grpcgo) and the C++
+# peer (bench/peers/cpp: libgrpc++ 1.51, the same core), client and server
+# of the same implementation, over loopback, 32-byte payloads: W1-W4 plus
+# W2 at 256 in flight, interleaved (A B C A B C ...), BENCH_REPS repetitions
+# (3) of BENCH_DURATION seconds (5) after 1 s of warm-up. W3 runs twice for
+# grpcpy: with grpcio 1.18's request iterator and with Open (Write/Read,
+# grpc.aio's shape). It prints a table of medians and ratios with the
+# targets of issue 7, then the cost-of-growth figures (W5: 10,000 idle
+# streams).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -15,19 +18,26 @@ STREAMS=${BENCH_IDLE_STREAMS:-10000}
 mkdir -p bin
 go build -o bin/bench ./cmd/bench
 (cd bench/peers && go build -o ../../bin/grpcgo-peer ./grpcgo)
+build_cpp_peer
 
 out=$(mktemp)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -f "$out"' EXIT
-A=$(free_port); B=$(free_port)
+A=$(free_port); B=$(free_port); C=$(free_port)
 bin/bench server --addr=127.0.0.1:$A 2>/dev/null & pids+=($!)
 bin/grpcgo-peer server --addr=127.0.0.1:$B & pids+=($!)
+bin/cpp-peer server --addr=127.0.0.1:$C & pids+=($!)
 sleep 1
 
+run() { "$@" --duration=$DUR --warmup=1 | tee -a "$out" >&2; }
 for rep in $(seq "$REPS"); do
   for w in "W1" "W2 --concurrency=32" "W2 --concurrency=256" "W3" "W4"; do
-    bin/bench client --addr=127.0.0.1:$A --workload=$w --duration=$DUR --warmup=1 | tee -a "$out" >&2
-    bin/grpcgo-peer client --addr=127.0.0.1:$B --workload=$w --duration=$DUR --warmup=1 | tee -a "$out" >&2
+    run bin/bench client --addr=127.0.0.1:$A --workload=$w
+    run bin/grpcgo-peer client --addr=127.0.0.1:$B --workload=$w
+    run bin/cpp-peer client --addr=127.0.0.1:$C --workload=$w
+    if [ "$w" = W3 ]; then
+      run bin/bench client --addr=127.0.0.1:$A --workload=W3 --stream_api=open --impl=grpcpy-open
+    fi
   done
 done
 bin/bench client --addr=127.0.0.1:$A --workload=W5 --concurrency=$STREAMS --duration=1 --warmup=0 | tee -a "$out" >&2
@@ -51,22 +61,34 @@ for line in open(sys.argv[1]):
 def med(fs, k):
     v = [float(x[k]) for x in fs if x[k] != 'NA']
     return statistics.median(v) if v else None
-targets = {('W1',1): ('ops_per_s', 1.0), ('W2',32): ('ops_per_s', 1.1), ('W2',256): ('ops_per_s', None),
-           ('W3',1): ('ops_per_s', 1.0), ('W4',1): ('mb_per_s', 1.0)}
+# (metric, min ratio to grpc-go, min ratio to C++) per row, from issue 7.
+targets = {('W1',1): ('ops_per_s', 1.0, 0.95), ('W2',32): ('ops_per_s', 1.1, None),
+           ('W2',256): ('ops_per_s', None, None), ('W3',1): ('ops_per_s', 1.0, 0.95),
+           ('W4',1): ('mb_per_s', 1.0, 0.95)}
+fmt = lambda v, f='%.1f': '-' if v is None else f % v
 print()
-print('| workload | metric | grpcpy | grpc-go | ratio | target | grpcpy p50 us | grpc-go p50 us |')
-print('|---|---|---|---|---|---|---|---|')
+print('| workload | metric | grpcpy | grpc-go | C++ | ratio to grpc-go | ratio to C++ | target | p50 us grpcpy / grpc-go / C++ |')
+print('|---|---|---|---|---|---|---|---|---|')
 meds = {}
 for key in sorted(rows):
-    metric, target = targets.get(key, ('ops_per_s', None))
-    a, b = med(rows[key].get('grpcpy', []), metric), med(rows[key].get('grpc-go', []), metric)
-    meds[key] = a
-    ratio = a / b if a and b else float('nan')
-    verdict = '' if target is None else ('%.2fx %s' % (target, 'met' if ratio >= target else 'NOT met'))
-    pa, pb = med(rows[key].get('grpcpy', []), 'p50_us'), med(rows[key].get('grpc-go', []), 'p50_us')
-    fmt = lambda v: '-' if v is None else '%.1f' % v
-    print('| %s c=%d | %s | %.1f | %.1f | %.2f | %s | %s | %s |' % (key[0], key[1], metric, a or 0, b or 0, ratio,
-          verdict, fmt(pa), fmt(pb)))
+    metric, tgo, tcc = targets.get(key, ('ops_per_s', None, None))
+    mine = ['grpcpy'] + (['grpcpy-open'] if 'grpcpy-open' in rows[key] else [])
+    b, c = med(rows[key].get('grpc-go', []), metric), med(rows[key].get('c++', []), metric)
+    for impl in mine:
+        a = med(rows[key].get(impl, []), metric)
+        if impl == 'grpcpy':
+            meds[key] = a
+        rg = a / b if a and b else None
+        rc = a / c if a and c else None
+        verdict = []
+        if tgo is not None:
+            verdict.append('%.2fx grpc-go %s' % (tgo, 'met' if rg and rg >= tgo else 'NOT met'))
+        if tcc is not None:
+            verdict.append('%.2fx C++ %s' % (tcc, 'met' if rc and rc >= tcc else 'NOT met'))
+        p50 = ' / '.join(fmt(med(rows[key].get(i, []), 'p50_us')) for i in (impl, 'grpc-go', 'c++'))
+        label = '%s c=%d%s' % (key[0], key[1], ' (Open)' if impl == 'grpcpy-open' else '')
+        print('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (label, metric, fmt(a), fmt(b), fmt(c),
+              fmt(rg, '%.2f'), fmt(rc, '%.2f'), ', '.join(verdict), p50))
 if meds.get(('W2',32)) and meds.get(('W2',256)):
     g = meds[('W2',256)] / meds[('W2',32)]
     print('\nW2 growth: 256 in flight / 32 in flight = %.2f (target: within 10%%, >= 0.90: %s)' % (g, 'met' if g >= 0.9 else 'NOT met'))

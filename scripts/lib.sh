@@ -59,10 +59,20 @@ ensure_go() {
   go_ok "$HOME/go/toolchain/bin/go" || { log "could not install Go >= 1.$GO_MIN_MINOR"; exit 1; }
 }
 
-# ensure_deps installs the C core, the build tools and Go.
+# ensure_deps installs the C core (and its C++ API, for the bench peer), the
+# build tools and Go.
 ensure_deps() {
-  ensure_packages libgrpc-dev pkg-config gcc g++ libc6-dev protobuf-compiler python3-grpcio python3-protobuf git
+  ensure_packages libgrpc-dev libgrpc++-dev pkg-config gcc g++ libc6-dev protobuf-compiler python3-grpcio python3-protobuf git
   ensure_go
   export PATH="$(go env GOPATH)/bin:$PATH"
   log "$(go version); gRPC core $(pkg-config --modversion grpc)"
+}
+
+# build_cpp_peer builds the C++ bench peer (bench/peers/cpp) into bin/cpp-peer
+# with Debian's libgrpc++ (about 5 s), unless it is up to date.
+build_cpp_peer() {
+  mkdir -p bin
+  if [ ! bin/cpp-peer -nt bench/peers/cpp/peer.cc ]; then
+    g++ -O2 -std=c++17 -o bin/cpp-peer bench/peers/cpp/peer.cc $(pkg-config --cflags --libs grpc++)
+  fi
 }
