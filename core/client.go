@@ -115,6 +115,7 @@ type ClientCall struct {
 func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
 	o := newOp(cc, cc.q, ops)
 	o.after = after
+	o.unwaited = after != nil
 	b := cgo.NewBatch(o, cgo.TagBatch)
 	cc.mu.Lock()
 	if cc.c.Nil() || cc.finished {
@@ -122,8 +123,14 @@ func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 		b.Free()
 		return nil, ErrCallOver
 	}
+	if o.unwaited {
+		cc.q.expectUnwaited()
+	}
 	rc := cc.c.StartBatch(b, ops, send)
 	if rc != cgo.CallOK {
+		if o.unwaited {
+			cc.q.unexpect()
+		}
 		cc.mu.Unlock()
 		b.Free()
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
@@ -262,6 +269,7 @@ func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
 		return ErrChannelClosed
 	}
 	q := ch.eng.pick()
+	q.expectUnwaited()
 	ch.c.Watch(last, -1, q.cq, cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
 	q.noteUnwaited()
 	return nil

@@ -20,6 +20,8 @@ type Op struct {
 	state atomic.Int32 // opRunning, opParked (a goroutine is parked in Wait), opDone
 	// wasParked: Complete woke a goroutine parked in Wait (poller only).
 	wasParked bool
+	// unwaited: counted in the queue's unwaited tags (it has a hook).
+	unwaited bool
 
 	Success          bool
 	HasMessage       bool

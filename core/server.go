@@ -121,6 +121,7 @@ func (srv *Server) Start() error {
 				srv.postLocked(&requestSlot{srv: srv, q: q, method: name, rm: rm, registered: true})
 			}
 		}
+		q.noteUnwaited() // a standing-by poller starts ticking for the slots
 	}
 	return nil
 }
@@ -137,6 +138,7 @@ type requestSlot struct {
 
 func (srv *Server) postLocked(r *requestSlot) {
 	var rc int
+	r.q.expectUnwaited()
 	if r.registered {
 		b := cgo.NewBatch(r, cgo.TagRequestRegistered)
 		if rc = srv.s.RequestRegisteredCall(r.rm, r.q.cq, b); rc != cgo.CallOK {
@@ -150,6 +152,8 @@ func (srv *Server) postLocked(r *requestSlot) {
 	}
 	if rc == cgo.CallOK {
 		srv.slots++
+	} else {
+		r.q.unexpect()
 	}
 }
 
@@ -218,6 +222,7 @@ func (srv *Server) Shutdown() {
 	}
 	srv.shuttingDown = true
 	q := srv.eng.pick()
+	q.expectUnwaited()
 	srv.s.ShutdownAndNotify(q.cq, cgo.NewBatch(&shutdownTag{srv}, cgo.TagShutdown))
 	q.noteUnwaited()
 }
@@ -327,12 +332,19 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), cl
 	}
 	o := newOp(sc, sc.q, ops)
 	o.after = after
+	o.unwaited = after != nil
 	b := cgo.NewBatch(o, cgo.TagBatch)
 	if sc.finished {
 		b.Free()
 		return nil, ErrCallOver
 	}
+	if o.unwaited {
+		sc.q.expectUnwaited()
+	}
 	if rc := sc.c.StartBatch(b, ops, send); rc != cgo.CallOK {
+		if o.unwaited {
+			sc.q.unexpect()
+		}
 		b.Free()
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
 	}
@@ -376,9 +388,7 @@ func (sc *ServerCall) StartRecvClose(onClose func(cancelled bool)) error {
 func (sc *ServerCall) StartFinal(ops uint32, send *cgo.Send, onClose func(cancelled bool)) error {
 	_, err := sc.start(ops|cgo.OpRecvCloseOnServer, send, sc.closeDone(onClose), true)
 	if err == errCloseStarted {
-		if _, err = sc.Start(ops, send, nil); err == nil {
-			sc.q.noteUnwaited()
-		}
+		_, err = sc.Start(ops, send, func(*Op) {}) // nobody waits for it
 	}
 	return err
 }
