@@ -170,6 +170,7 @@ type queue struct {
 	// pending completion has a waiter that polls or parks, so a standing-by
 	// poller needs no tick.
 	unwaited atomic.Int64
+	yielded  atomic.Int64 // monotonic() of an inline waiter's last Gosched
 
 	mu    sync.Mutex
 	held  bool // the token is taken: its holder is in, or about to call, cq_next
@@ -245,6 +246,15 @@ func (q *queue) serve() bool {
 		}
 	}
 }
+
+// yieldEvery bounds how long inline waiters on a queue go without passing
+// through the scheduler (sysmon's threshold is 10 ms).
+const yieldEvery = int64(2 * time.Millisecond)
+
+var monoBase = time.Now()
+
+// monotonic is nanoseconds on the monotonic clock.
+func monotonic() int64 { return int64(time.Since(monoBase)) }
 
 // deliver runs a completion's target and accounts for unwaited tags.
 func (q *queue) deliver(ev cgo.Event) Completer {
@@ -345,6 +355,18 @@ func (q *queue) pollFor(o *Op) {
 		// The previous holder delivered it before releasing the token.
 		q.release()
 		return
+	}
+	// Pass through the scheduler now and then before blocking in C. A
+	// goroutine that only ever waits inside cgo calls never reschedules,
+	// so its P's schedtick stands still; after 10 ms sysmon takes it for a
+	// CPU hog and retakes its P on every tick (20 µs) while it is in C,
+	// since getting a P back on return does not count as a reschedule.
+	// Measured on a W1 client: 40% of calls lost their P that way, each a
+	// hand-off and a futex wake. Not on every wait: Gosched costs ~5 µs
+	// and wakes an idle P's thread.
+	if now := monotonic(); now-q.yielded.Load() > yieldEvery {
+		q.yielded.Store(now)
+		runtime.Gosched()
 	}
 	var prev cgo.Batch
 	block := true

@@ -19,7 +19,8 @@
 // The server also serves /bench.Echo/Stream, a bidi stream that sends back
 // each message in order and ends with OK when the client half-closes.
 //
-// GRPCPY_CPUPROFILE=file writes a CPU profile of the run.
+// GRPCPY_CPUPROFILE=file writes a CPU profile of the run; GRPCPY_TRACE=file
+// an execution trace (go tool trace).
 //
 // Workloads: W1, one unary call at a time; W2, --concurrency unary calls in
 // flight on one channel; W3, one stream, send one message and wait for its
@@ -40,6 +41,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +69,11 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if tf := os.Getenv("GRPCPY_TRACE"); tf != "" {
+		if f, err := os.Create(tf); err == nil && trace.Start(f) == nil {
+			defer trace.Stop()
+		}
+	}
 	var err error
 	switch os.Args[1] {
 	case "server":
@@ -78,6 +85,7 @@ func main() {
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
+		trace.Stop()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
