@@ -124,3 +124,38 @@ func BenchmarkStreamPingPong(b *testing.B) {
 	for range it.All() {
 	}
 }
+
+// BenchmarkStreamPingPongOpen is BenchmarkStreamPingPong driven with Open's
+// Write and Read on the benchmark's goroutine (no request iterator).
+func BenchmarkStreamPingPongOpen(b *testing.B) {
+	s, err := grpc.NewServer(nil, grpc.WithHandlers(grpc.MethodHandlersGenericHandler("bench.Echo",
+		map[string]*grpc.RpcMethodHandler{"Stream": grpc.StreamStreamRpcMethodHandler(
+			func(reqs iter.Seq2[any, error], _ *grpc.ServicerContext) iter.Seq2[any, error] { return reqs })})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	port, _ := s.AddInsecurePort("127.0.0.1:0")
+	s.Start()
+	defer s.Stop(grpc.NoGrace)
+	ch, _ := grpc.InsecureChannel("127.0.0.1:" + strconv.Itoa(port))
+	defer ch.Close()
+	call, err := ch.StreamStream("/bench.Echo/Stream").Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := call.Write(payload); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := call.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	call.DoneWriting()
+	for range call.All() {
+	}
+}
