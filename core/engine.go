@@ -28,8 +28,9 @@
 // readied a goroutine that waits this way, since that goroutine usually
 // comes back to wait again within microseconds (a client issuing calls one
 // after another, a streaming handler). While it stands by nobody may be
-// polling, so starts of batches nobody will wait for wake it, and a tick
-// (PollHandoff, 1 ms) takes the token back if it is left free. At most one
+// polling, so starts of batches nobody will wait for wake it, and, while
+// such tags are pending (queue.unwaited), a tick (PollHandoff, 1 ms) takes
+// the token back if it is left free. At most one
 // thread per queue is inside the core's poll, so OS threads stay bounded.
 // Why: every goroutine the poller readies also wakes an idle P's thread
 // (wakep), and on 2 cores W3 ran 35% faster with GOMAXPROCS=1, where no P
