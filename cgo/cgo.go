@@ -31,6 +31,7 @@ import "C"
 
 import (
 	"encoding/binary"
+	"math"
 	rtcgo "runtime/cgo"
 	"time"
 	"unsafe"
@@ -173,12 +174,13 @@ func strPtr(s string) *C.char {
 	return (*C.char)(unsafe.Pointer(unsafe.StringData(s)))
 }
 
-func timeoutNS(timeout time.Duration) C.int64_t {
-	if timeout < 0 {
-		return -1
-	}
-	return C.int64_t(timeout)
-}
+// NoDeadline is the timeout that means "no deadline" (Python's
+// timeout=None). Every other value, negative ones included, is a deadline
+// that far from now: a negative timeout is a deadline already past, which
+// the core ends with DEADLINE_EXCEEDED, as grpcio's time.time() + timeout.
+const NoDeadline = time.Duration(math.MinInt64)
+
+func timeoutNS(timeout time.Duration) C.int64_t { return C.int64_t(timeout) }
 
 // ---------- completion queues ----------
 
@@ -366,7 +368,7 @@ func (c Channel) Watch(last int, timeout time.Duration, q CQ, b Batch) {
 	C.gp_channel_watch(c.p, C.int(last), timeoutNS(timeout), q.p, b.p)
 }
 
-// CreateCall is grpc_channel_create_call; timeout < 0 means no deadline.
+// CreateCall is grpc_channel_create_call; timeout NoDeadline means none.
 // The deadline is taken on GPR_CLOCK_MONOTONIC, immune to wall-clock jumps.
 func (c Channel) CreateCall(q CQ, method, host string, timeout time.Duration) Call {
 	return Call{C.gp_channel_create_call(c.p, q.p, strPtr(method), C.size_t(len(method)),

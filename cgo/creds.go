@@ -9,11 +9,12 @@ package cgo
 import "C"
 
 import (
-	"log/slog"
 	rtcgo "runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // Client-certificate request types (grpc_ssl_client_certificate_request_type).
@@ -215,7 +216,7 @@ func goCertConfigFetch(id C.uintptr_t, config **C.grpc_ssl_server_certificate_co
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("grpc: certificate configuration fetcher panicked", "panic", r)
+			logging.For(logging.Server).Error("certificate configuration fetcher panicked", "panic", r)
 			status = C.int(ReloadFail)
 		}
 	}()

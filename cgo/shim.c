@@ -4,6 +4,7 @@
 #include "_cgo_export.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,24 @@ void gp_live_counts(int64_t* out) {
   }
 }
 
+/* The core's log lines go to Go's logger (goCoreLog), with their severity,
+ * file and line. The core has already applied GRPC_VERBOSITY. An assertion
+ * failure is also written to stderr here: abort() follows at once, and a
+ * Go handler that buffers would lose the one line that says why. */
+static void gp_log(gpr_log_func_args* a) {
+  if (a->severity == GPR_LOG_SEVERITY_ERROR &&
+      strncmp(a->message, "assertion failed", 16) == 0) {
+    fprintf(stderr, "E %s:%d] %s\n", a->file, a->line, a->message);
+    fflush(stderr);
+  }
+  goCoreLog((char*)a->file, a->line, (int)a->severity, (char*)a->message);
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 void gp_absl_release_mode(void); /* absl.cc */
 static void do_init(void) {
   gp_absl_release_mode();
+  gpr_set_log_function(gp_log);
   grpc_init();
 }
 
@@ -37,7 +52,7 @@ const char* gp_g_stands_for(void) { return grpc_g_stands_for(); }
 void gp_free(void* p) { gpr_free(p); }
 
 static gpr_timespec deadline_from(int64_t timeout_ns) {
-  if (timeout_ns < 0) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  if (timeout_ns == INT64_MIN) return gpr_inf_future(GPR_CLOCK_MONOTONIC); /* NoDeadline */
   return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                       gpr_time_from_nanos(timeout_ns, GPR_TIMESPAN));
 }

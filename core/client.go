@@ -80,7 +80,11 @@ func (ch *Channel) State(tryToConnect bool) (int, error) {
 	return ch.c.CheckState(tryToConnect), nil
 }
 
-// NewCall creates a call on a round-robin queue. timeout < 0: no deadline.
+// NoDeadline is the NewCall timeout meaning no deadline; any other value,
+// negative included, is a deadline that far from now.
+const NoDeadline = cgo.NoDeadline
+
+// NewCall creates a call on a round-robin queue.
 func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientCall, error) {
 	q := ch.eng.pick()
 	ch.mu.Lock()
@@ -270,7 +274,7 @@ func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
 	}
 	q := ch.eng.pick()
 	q.expectUnwaited()
-	ch.c.Watch(last, -1, q.cq, cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
+	ch.c.Watch(last, cgo.NoDeadline, q.cq, cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
 	q.noteUnwaited()
 	return nil
 }

@@ -3,6 +3,8 @@ package grpc
 import (
 	"context"
 	"time"
+
+	"github.com/grpcpy/grpcpy/core"
 )
 
 // RpcContext mirrors grpc.RpcContext: "Provides RPC-related information and
@@ -95,12 +97,14 @@ func buildCallOptions(opts []CallOption) callOptions {
 }
 
 // deadline resolves timeout= and the context deadline to the relative
-// timeout for the core (-1: none) and the absolute deadline.
+// timeout for the core (core.NoDeadline: none) and the absolute deadline.
+// A negative timeout is a deadline already past, as grpcio's
+// time.time() + timeout: the RPC ends with DEADLINE_EXCEEDED (newRPC).
 func (o *callOptions) deadline() (time.Duration, time.Time, bool) {
 	var dl time.Time
 	has := false
 	if o.hasTimeout {
-		dl, has = time.Now().Add(max(o.timeout, 0)), true
+		dl, has = time.Now().Add(o.timeout), true
 	}
 	if o.ctx != nil {
 		if cd, ok := o.ctx.Deadline(); ok && (!has || cd.Before(dl)) {
@@ -108,9 +112,9 @@ func (o *callOptions) deadline() (time.Duration, time.Time, bool) {
 		}
 	}
 	if !has {
-		return -1, time.Time{}, false
+		return core.NoDeadline, time.Time{}, false
 	}
-	return max(time.Until(dl), 0), dl, true
+	return time.Until(dl), dl, true
 }
 
 func timeRemaining(deadline time.Time, has bool) (time.Duration, bool) {

@@ -3,6 +3,7 @@ package grpc
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 
 	"github.com/grpcpy/grpcpy/core"
@@ -20,8 +21,14 @@ type ChannelOption struct {
 func buildArgs(options []ChannelOption) (*core.Args, error) {
 	a := &core.Args{}
 	for _, o := range options {
+		if err := checkNoNUL("channel option key", o.Key); err != nil {
+			return nil, err
+		}
 		switch v := o.Value.(type) {
 		case string:
+			if err := checkNoNUL("channel option "+o.Key, v); err != nil {
+				return nil, err
+			}
 			a.String(o.Key, v)
 		case bool:
 			if v {
@@ -59,6 +66,16 @@ type Channel struct {
 	connectivity *connectivity
 }
 
+// checkNoNUL refuses a string the core would read as a C string: it would
+// be cut at the NUL and name something else (Python's "embedded null
+// byte" ValueError).
+func checkNoNUL(what, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return &ValueError{Msg: fmt.Sprintf("%s %q contains an embedded null byte", what, s)}
+	}
+	return nil
+}
+
 func (ch *Channel) rootChannel() *Channel {
 	if ch.root != nil {
 		return ch.root
@@ -70,6 +87,9 @@ func (ch *Channel) rootChannel() *Channel {
 // a Channel without transport security. Drives grpc_channel_create with
 // grpc_insecure_credentials_create and the options as channel args.
 func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) {
+	if err := checkNoNUL("target", target); err != nil {
+		return nil, err
+	}
 	args, err := buildArgs(options)
 	if err != nil {
 		return nil, err

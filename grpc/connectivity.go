@@ -3,6 +3,8 @@ package grpc
 import (
 	"sync"
 	"time"
+
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // Subscription is the handle Subscribe returns, standing for the
@@ -158,7 +160,8 @@ func (c *connectivity) deliver() {
 			if d.state != ChannelConnectivityShutdown && !c.subscribed(sub) {
 				continue // unsubscribed since the change was queued
 			}
-			sub.callback(d.state)
+			logging.Guard(logging.Channel, "Exception calling channel subscription callback!",
+				func() { sub.callback(d.state) })
 		}
 	}
 }
@@ -220,7 +223,7 @@ func (f *readyFuture) finish(cancelled bool) bool {
 		f.ch.Unsubscribe(sub)
 	}
 	for _, cb := range cbs {
-		cb(f)
+		logging.Guard(logging.Utilities, readyCallbackPanicked, func() { cb(f) })
 	}
 	return true
 }
@@ -272,5 +275,8 @@ func (f *readyFuture) AddDoneCallback(fn func(Future)) {
 		return
 	}
 	f.mu.Unlock()
-	fn(f)
+	logging.Guard(logging.Utilities, readyCallbackPanicked, func() { fn(f) })
 }
+
+// readyCallbackPanicked is grpcio's _DONE_CALLBACK_EXCEPTION_LOG_MESSAGE.
+const readyCallbackPanicked = `Exception calling connectivity future "done" callback!`

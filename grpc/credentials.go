@@ -6,12 +6,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // Credentials are plain Go descriptions. The core's objects are built
@@ -213,7 +213,7 @@ func (a *pluginAdapter) GetMetadata(serviceURL, methodName string, done *core.Pl
 	timer := time.AfterFunc(a.timeout, func() {
 		if done.Complete(nil, int(StatusCodeInternal), fmt.Sprintf(
 			"AuthMetadataPlugin %q did not call back within %v", a.name, a.timeout)) {
-			slog.Error("grpc: metadata plugin did not call back in time", "plugin", a.name)
+			logging.For(logging.Plugin).Error("metadata plugin did not call back in time", "plugin", a.name)
 		}
 	})
 	callback := func(md Metadata, err error) {
@@ -235,12 +235,12 @@ func (a *pluginAdapter) GetMetadata(serviceURL, methodName string, done *core.Pl
 		if first {
 			timer.Stop()
 		} else {
-			slog.Warn("grpc: AuthMetadataPluginCallback called more than once; ignored", "plugin", a.name)
+			logging.For(logging.Plugin).Warn("AuthMetadataPluginCallback called more than once; ignored", "plugin", a.name)
 		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("grpc: metadata plugin panicked", "plugin", a.name, "panic", r, "stack", string(debug.Stack()))
+			logging.For(logging.Plugin).Error("metadata plugin panicked", "plugin", a.name, "panic", r, "stack", string(debug.Stack()))
 			callback(nil, fmt.Errorf("AuthMetadataPluginCallback %q raised exception!: %v", a.name, r))
 		}
 	}()
@@ -301,6 +301,9 @@ func (c *ChannelCredentials) build() (core.ChannelCredentials, error) {
 func SecureChannel(target string, credentials *ChannelCredentials, options ...ChannelOption) (*Channel, error) {
 	if credentials == nil {
 		return nil, &ValueError{Msg: "secure_channel needs ChannelCredentials"}
+	}
+	if err := checkNoNUL("target", target); err != nil {
+		return nil, err
 	}
 	args, err := buildArgs(options)
 	if err != nil {
@@ -403,6 +406,9 @@ func (s *Server) AddSecurePort(address string, serverCredentials *ServerCredenti
 	if serverCredentials == nil {
 		return 0, &ValueError{Msg: "add_secure_port needs ServerCredentials"}
 	}
+	if err := checkNoNUL("address", address); err != nil {
+		return 0, err
+	}
 	var creds core.ServerCredentials
 	if serverCredentials.config != nil {
 		cfg := serverCredentials.config
@@ -420,7 +426,7 @@ func (s *Server) AddSecurePort(address string, serverCredentials *ServerCredenti
 				return nil, nil, core.ReloadUnchanged
 			}
 			if cfg.roots == nil {
-				slog.Error("grpc: " + errDynamicRoots)
+				logging.For(logging.Server).Error(errDynamicRoots)
 				return nil, nil, core.ReloadFail
 			}
 			return cfg.roots, cfg.pairs, core.ReloadNew

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // ClientCallDetails mirrors grpc.ClientCallDetails, "Describes an RPC to be
@@ -159,7 +160,7 @@ func guard[T any](g *chainGuard, run func() (T, error)) (res T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			details := fmt.Sprintf("Exception calling interceptor: %v", r)
-			slog.Error("grpc: "+details, "stack", string(debug.Stack()))
+			logging.For(logging.Interceptor).Error(details, "stack", string(debug.Stack()))
 			g.mu.Lock()
 			started := g.started
 			g.mu.Unlock()

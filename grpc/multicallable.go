@@ -1,6 +1,7 @@
 package grpc
 
 import (
+	"context"
 	"errors"
 
 	"github.com/grpcpy/grpcpy/core"
@@ -134,11 +135,23 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 	}
 	if o.ctx != nil && o.ctx.Err() != nil {
 		s = newRPCState(nil, deadline, hasDeadline)
+		// The context says which it was: a deadline can pass between
+		// o.deadline() and here, so the computed timeout cannot tell.
 		code, details := StatusCodeCancelled, "Locally cancelled by application!"
-		if hasDeadline && timeout == 0 {
+		if errors.Is(o.ctx.Err(), context.DeadlineExceeded) {
 			code, details = StatusCodeDeadlineExceeded, "Deadline Exceeded"
 		}
 		s.terminate(nil, code, details, nil, nil, o.ctx.Err().Error())
+		return s, o, md, nil, nil
+	}
+	if hasDeadline && timeout <= 0 {
+		// A deadline already past (a negative or zero timeout, an expired
+		// context deadline) ends the RPC here: handed to the core, the
+		// deadline timer raced a fast server and 43 of 50 such RPCs came
+		// back OK, where grpcio reports DEADLINE_EXCEEDED every time.
+		s = newRPCState(nil, deadline, hasDeadline)
+		s.terminate(nil, StatusCodeDeadlineExceeded, "Deadline Exceeded", nil, nil,
+			"deadline already passed when the RPC started")
 		return s, o, md, nil, nil
 	}
 	cc, err := ch.c.NewCall(method, "", timeout)

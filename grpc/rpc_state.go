@@ -2,10 +2,12 @@ package grpc
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // rpcState is the client side of one RPC once started: grpcio's _RPCState
@@ -55,7 +57,7 @@ func (s *rpcState) watchContext(ctx context.Context) {
 		return
 	}
 	stop := context.AfterFunc(ctx, func() {
-		if ctx.Err() == context.DeadlineExceeded {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			s.cc.CancelWithStatus(int(StatusCodeDeadlineExceeded), "Deadline Exceeded")
 			return
 		}
@@ -99,11 +101,14 @@ func (s *rpcState) terminateAs(cancelled bool, resp any, code StatusCode, detail
 	if stop != nil {
 		stop()
 	}
+	// A panicking callback is logged, as grpcio logs what its callbacks
+	// raise; the others still run and the process lives on.
 	for _, cb := range cbs {
-		cb()
+		logging.Guard(logging.Channel, callbackPanicked, cb)
 	}
+	f := s.asFuture()
 	for _, cb := range dcbs {
-		cb(s.asFuture())
+		logging.Guard(logging.Channel, doneCallbackPanicked, func() { cb(f) })
 	}
 	return true
 }
@@ -247,5 +252,11 @@ func (f *unaryFuture) AddDoneCallback(fn func(Future)) {
 		return
 	}
 	s.mu.Unlock()
-	fn(f)
+	logging.Guard(logging.Channel, doneCallbackPanicked, func() { fn(f) })
 }
+
+// The messages grpcio logs when a callback raises.
+const (
+	callbackPanicked     = "Exception in callback!"
+	doneCallbackPanicked = "Exception calling future done callback!"
+)

@@ -3,13 +3,13 @@ package grpc
 import (
 	"fmt"
 	"iter"
-	"log/slog"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // NoGrace is Python's stop(None): Stop(NoGrace) aborts every RPC at once
@@ -97,7 +97,10 @@ func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
 func (s *Server) AddGenericRpcHandlers(handlers ...GenericRpcHandler) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started || s.stopping {
+	if s.stopping {
+		return ErrServerStopped
+	}
+	if s.started {
 		return ErrServerStarted
 	}
 	s.handlers = append(s.handlers, handlers...)
@@ -109,17 +112,25 @@ func (s *Server) AddGenericRpcHandlers(handlers ...GenericRpcHandler) error {
 // Only before Start. A bind failure is an error naming the address
 // (grpc_server_add_http2_port returned 0).
 func (s *Server) AddInsecurePort(address string) (int, error) {
+	if err := checkNoNUL("address", address); err != nil {
+		return 0, err
+	}
 	port, err := s.core.AddInsecurePort(address)
 	return port, mapServerErr(err)
 }
 
 // Start mirrors start(): begins serving (grpc_server_start). It may only be
-// called once; a second call returns ErrServerStarted.
+// called once; a second call returns ErrServerStarted, and a call after
+// Stop returns ErrServerStopped (a stopped server cannot serve again).
 func (s *Server) Start() error {
 	s.mu.Lock()
-	if s.started || s.stopping {
+	if s.stopping {
 		s.mu.Unlock()
-		return mapServerErr(core.ErrServerStarted)
+		return ErrServerStopped
+	}
+	if s.started {
+		s.mu.Unlock()
+		return ErrServerStarted
 	}
 	s.started = true
 	handlers := s.handlers
@@ -255,7 +266,7 @@ func (s *Server) lookup(d *HandlerCallDetails) (h *RpcMethodHandler, err error) 
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
-			slog.Error("grpc: Exception servicing handler", "method", d.Method, "panic", r, "stack", string(debug.Stack()))
+			logging.For(logging.Server).Error("Exception servicing handler", "method", d.Method, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	s.mu.Lock()

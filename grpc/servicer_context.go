@@ -2,14 +2,15 @@ package grpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
-	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // ServicerContext mirrors grpc.ServicerContext: "A context object passed to
@@ -30,6 +31,7 @@ type ServicerContext struct {
 	closed      bool
 	cancelled   bool
 	callbacks   []func()
+	rpcErrors   []*RpcError // raised by the library into the handler
 	ctx         context.Context
 	ctxCancel   context.CancelFunc
 
@@ -71,7 +73,7 @@ func (c *ServicerContext) onClose(cancelled bool) {
 	if len(cbs) > 0 {
 		go func() { // user code: off the poller
 			for _, cb := range cbs {
-				cb()
+				logging.Guard(logging.Server, "Exception calling callback!", cb)
 			}
 		}()
 	}
@@ -216,9 +218,32 @@ func (c *ServicerContext) SendInitialMetadata(initialMetadata Metadata) error {
 	}
 	op.Wait()
 	if !op.Success {
-		return newRpcError(StatusCodeCancelled, "RPC terminated before initial metadata was sent", nil, nil, "")
+		return c.raise(newRpcError(StatusCodeCancelled, "RPC terminated before initial metadata was sent", nil, nil, ""))
 	}
 	return nil
+}
+
+// raise records an RpcError the library hands the handler (the RPC was
+// cancelled under it), as grpcio's state.rpc_errors: a handler that passes
+// it back up has done nothing wrong, so it is not logged as an exception
+// calling the application.
+func (c *ServicerContext) raise(e *RpcError) *RpcError {
+	c.mu.Lock()
+	c.rpcErrors = append(c.rpcErrors, e)
+	c.mu.Unlock()
+	return e
+}
+
+// raisedHere reports whether err is (or wraps) an RpcError from raise.
+func (c *ServicerContext) raisedHere(err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.rpcErrors {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // SetTrailingMetadata mirrors set_trailing_metadata(trailing_metadata): the
@@ -256,7 +281,7 @@ func (c *ServicerContext) SetDetails(details string) {
 // ends with UNKNOWN and details saying why.
 func (c *ServicerContext) Abort(code StatusCode, details string) {
 	if code == StatusCodeOK {
-		slog.Error("grpc: abort() called with StatusCode.OK; returning UNKNOWN")
+		logging.For(logging.Server).Error("abort() called with StatusCode.OK; returning UNKNOWN")
 		code, details = StatusCodeUnknown, "abort() called with StatusCode.OK, which is not an error; returning UNKNOWN"
 	}
 	c.mu.Lock()
@@ -274,7 +299,7 @@ func (c *ServicerContext) AbortWithStatus(status Status) {
 		c.trailing = md
 		c.mu.Unlock()
 	} else {
-		slog.Error("grpc: abort_with_status() with invalid trailing metadata", "error", err)
+		logging.For(logging.Server).Error("abort_with_status() with invalid trailing metadata", "error", err)
 	}
 	c.Abort(status.Code, status.Details)
 }
@@ -344,7 +369,7 @@ func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, boo
 	}
 	req, err := deserialize(des, msg)
 	if err != nil {
-		slog.Error("grpc: exception deserializing request", "method", method, "error", err)
+		logging.For(logging.Server).Error("exception deserializing request", "method", method, "error", err)
 		c.abort(StatusCodeInternal, "Exception deserializing request!")
 		return nil, false
 	}
@@ -360,7 +385,7 @@ func (c *ServicerContext) abortForPanic(r any, what string) {
 		return
 	}
 	details := fmt.Sprintf("%s: %v", what, r)
-	slog.Error("grpc: "+details, "stack", string(debug.Stack()))
+	logging.For(logging.Server).Error(details, "stack", string(debug.Stack()))
 	c.abort(StatusCodeUnknown, details)
 }
 
@@ -376,7 +401,9 @@ func (c *ServicerContext) callBehavior(f func() (any, error)) (resp any, ok bool
 	resp, err := f()
 	if err != nil {
 		details := "Exception calling application: " + err.Error()
-		slog.Error("grpc: " + details)
+		if !c.raisedHere(err) {
+			logging.For(logging.Server).Error(details)
+		}
 		c.abort(StatusCodeUnknown, details)
 		return nil, false
 	}
@@ -387,7 +414,7 @@ func (c *ServicerContext) callBehavior(f func() (any, error)) (resp any, ok bool
 func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
 	payload, err := serialize(ser, resp)
 	if err != nil {
-		slog.Error("grpc: failed to serialize response", "error", err)
+		logging.For(logging.Server).Error("failed to serialize response", "error", err)
 		c.abort(StatusCodeInternal, "Failed to serialize response!")
 		return
 	}
@@ -403,7 +430,7 @@ func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 			req, err := deserialize(des, msg)
 			if err != nil {
 				c.abort(StatusCodeInternal, "Exception deserializing request!")
-				yield(nil, newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, ""))
+				yield(nil, c.raise(newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, "")))
 				return
 			}
 			if !yield(req, nil) {
@@ -420,15 +447,15 @@ func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 				cancelled := c.closed && c.cancelled
 				c.mu.Unlock()
 				if err != nil || !op.Success || cancelled {
-					yield(nil, newRpcError(StatusCodeCancelled, "RPC cancelled while reading requests", nil, nil, ""))
+					yield(nil, c.raise(newRpcError(StatusCodeCancelled, "RPC cancelled while reading requests", nil, nil, "")))
 				}
 				return
 			}
 			req, err := deserialize(des, op.Message)
 			if err != nil {
-				slog.Error("grpc: exception deserializing request", "method", c.call.Method, "error", err)
+				logging.For(logging.Server).Error("exception deserializing request", "method", c.call.Method, "error", err)
 				c.abort(StatusCodeInternal, "Exception deserializing request!")
-				yield(nil, newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, ""))
+				yield(nil, c.raise(newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, "")))
 				return
 			}
 			if !yield(req, nil) {
@@ -479,13 +506,15 @@ func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser S
 		for resp, err := range responses {
 			if err != nil {
 				details := "Exception iterating responses: " + err.Error()
-				slog.Error("grpc: " + details)
+				if !c.raisedHere(err) {
+					logging.For(logging.Server).Error(details)
+				}
 				c.abort(StatusCodeUnknown, details)
 				return false
 			}
 			payload, err := serialize(ser, resp)
 			if err != nil {
-				slog.Error("grpc: failed to serialize response", "error", err)
+				logging.For(logging.Server).Error("failed to serialize response", "error", err)
 				c.abort(StatusCodeInternal, "Failed to serialize response!")
 				return false
 			}

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"log/slog"
 	"sync"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // Requests makes a request iterator from values, for the stream-request
@@ -187,7 +187,7 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 // SEND_CLOSE_FROM_CLIENT. It stops when the RPC ends.
 func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) {
 	fail := func(code StatusCode, details string, cause any) {
-		slog.Error("grpc: "+details, "error", cause)
+		logging.For(logging.Channel).Error(details, "error", cause)
 		s.cc.CancelWithStatus(int(code), details)
 	}
 	defer func() {
@@ -300,7 +300,7 @@ func (it *callIterator) Next() (any, error) {
 				if err == nil {
 					return resp, nil
 				}
-				slog.Error("grpc: exception deserializing response", "error", err)
+				logging.For(logging.Channel).Error("exception deserializing response", "error", err)
 				s.cc.CancelWithStatus(int(StatusCodeInternal), "Exception deserializing response!")
 			}
 		}
