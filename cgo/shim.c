@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static int64_t gp_live[GP_LIVE_N];
 
@@ -18,6 +21,28 @@ void gp_live_counts(int64_t* out) {
   for (int i = 0; i < GP_LIVE_N; i++) {
     out[i] = __atomic_load_n(&gp_live[i], __ATOMIC_RELAXED);
   }
+}
+
+int gp_malloc_trim(size_t pad) {
+#ifdef __GLIBC__
+  return malloc_trim(pad);
+#else
+  (void)pad;
+  return 0;
+#endif
+}
+
+void gp_mallinfo(size_t* out) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 m = mallinfo2();
+  out[0] = m.arena;
+  out[1] = m.hblkhd;
+  out[2] = m.uordblks;
+  out[3] = m.fordblks;
+  out[4] = m.keepcost;
+#else
+  for (int i = 0; i < 5; i++) out[i] = 0;
+#endif
 }
 
 /* The core's log lines go to Go's logger (goCoreLog), with their severity,

@@ -123,6 +123,10 @@ void gp_init(void);
 const char* gp_version_string(void);
 const char* gp_g_stands_for(void);
 void gp_live_counts(int64_t* out /* GP_LIVE_N */);
+/* glibc malloc: malloc_trim(pad) (0 without glibc), and mallinfo2 as
+ * arena, hblkhd, uordblks, fordblks, keepcost (zeros before glibc 2.33). */
+int gp_malloc_trim(size_t pad);
+void gp_mallinfo(size_t* out /* 5 */);
 
 /* completion queues */
 grpc_completion_queue* gp_cq_create(void);

@@ -36,6 +36,7 @@ type Server struct {
 	stopped      chan struct{}
 	onDestroy    []func()
 	registered   map[string]cgo.RegisteredMethod
+	burst        burstWatch // memory release after a burst (memory.go)
 }
 
 // NewServer creates a grpc_server with the given channel args and
@@ -44,7 +45,8 @@ type Server struct {
 func NewServer(args *cgo.ArgsBuilder, onCall func(*ServerCall)) (*Server, error) {
 	e := Default()
 	s := cgo.NewServer(args)
-	srv := &Server{eng: e, s: s, onCall: onCall, stopped: make(chan struct{})}
+	srv := &Server{eng: e, s: s, onCall: onCall, stopped: make(chan struct{}),
+		burst: burstWatch{BurstRelease: DefaultBurstRelease}}
 	for _, q := range e.CQs() {
 		s.RegisterCQ(q)
 	}
@@ -184,6 +186,7 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	}
 	sc.Deadline, sc.HasDeadline = b.Deadline()
 	srv.calls++
+	srv.callStartedLocked()
 	if !srv.shuttingDown {
 		srv.postLocked(r) // replenish the slot this call used
 	}
@@ -205,6 +208,7 @@ func (srv *Server) maybeDestroyLocked() {
 		return
 	}
 	srv.destroyed = true
+	srv.stopBurstLocked()
 	srv.s.Destroy()
 	for _, f := range srv.onDestroy {
 		f()
@@ -250,6 +254,7 @@ func (srv *Server) ShuttingDown() bool {
 func (srv *Server) callDone() {
 	srv.mu.Lock()
 	srv.calls--
+	srv.callEndedLocked()
 	srv.maybeDestroyLocked()
 	srv.mu.Unlock()
 }

@@ -43,6 +43,7 @@ type serverOptions struct {
 	handlers      []GenericRpcHandler
 	options       []ChannelOption
 	maxConcurrent int
+	burstRelease  *BurstMemoryRelease
 }
 
 // WithHandlers is the handlers= keyword: GenericRpcHandlers consulted in
@@ -87,6 +88,14 @@ func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
 	cs, err := core.NewServer(args, s.dispatch)
 	if err != nil {
 		return nil, err
+	}
+	if r := o.burstRelease; r != nil {
+		b := core.DefaultBurstRelease
+		b.MinPeak, b.Go = max(r.MinPeak, 0), core.GoReleaseNone
+		if r.GoHeap {
+			b.Go = core.GoReleaseFree
+		}
+		cs.SetBurstRelease(b)
 	}
 	s.core = cs
 	return s, nil
