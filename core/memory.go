@@ -98,18 +98,12 @@ type BurstRelease struct {
 }
 
 // DefaultBurstRelease is the policy of new servers.
-// GRPCPY_BURST_RELEASE=n sets MinPeak (0: off); GRPCPY_BURST_RELEASE_GO
-// = none, gc or free sets Go.
+// GRPCPY_BURST_RELEASE=n sets MinPeak (0: off), for operators who cannot
+// change the code.
 var DefaultBurstRelease = func() BurstRelease {
 	b := BurstRelease{MinPeak: 1000, Quiet: time.Second, Go: GoReleaseNone}
 	if v, err := strconv.Atoi(os.Getenv("GRPCPY_BURST_RELEASE")); err == nil && v >= 0 {
 		b.MinPeak = v
-	}
-	switch os.Getenv("GRPCPY_BURST_RELEASE_GO") {
-	case "gc":
-		b.Go = GoReleaseGC
-	case "free":
-		b.Go = GoReleaseFree
 	}
 	return b
 }()
