@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -39,10 +40,15 @@ func buildArgs(options []ChannelOption) (*core.Args, error) {
 		default:
 			rv := reflect.ValueOf(o.Value)
 			switch {
-			case rv.CanInt():
+			case rv.CanInt() && rv.Int() >= math.MinInt32 && rv.Int() <= math.MaxInt32:
 				a.Int(o.Key, rv.Int())
-			case rv.CanUint():
+			case rv.CanUint() && rv.Uint() <= math.MaxInt32:
 				a.Int(o.Key, int64(rv.Uint()))
+			case rv.CanInt() || rv.CanUint():
+				// The core's integer args are C ints: a larger value would
+				// be cut to its low 32 bits and mean something else.
+				return nil, &ValueError{Msg: fmt.Sprintf("channel option %q = %v is outside the core's "+
+					"integer range [%d, %d]", o.Key, o.Value, math.MinInt32, math.MaxInt32)}
 			default:
 				return nil, &ValueError{Msg: fmt.Sprintf("channel option %q has a value of type %T; "+
 					"the core takes strings and integers", o.Key, o.Value)}

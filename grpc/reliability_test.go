@@ -493,3 +493,23 @@ func TestGRPCVerbosityAndTrace(t *testing.T) {
 		t.Errorf("GRPC_VERBOSITY=ERROR printed debug lines:\n%.2000s", quiet)
 	}
 }
+
+// TestChannelOptionIntRange: the core's integer args are C ints; a value
+// outside that range is refused instead of cut to its low 32 bits.
+func TestChannelOptionIntRange(t *testing.T) {
+	leakcheck.Check(t)
+	var ve *grpc.ValueError
+	for _, v := range []any{int64(1) << 32, uint64(1) << 31, -(int64(1) << 31) - 1} {
+		if _, err := grpc.InsecureChannel("127.0.0.1:1", grpc.ChannelOption{Key: "grpc.max_receive_message_length", Value: v}); !errors.As(err, &ve) {
+			t.Errorf("option value %v: %v, want *ValueError", v, err)
+		}
+	}
+	for _, v := range []any{int64(1)<<31 - 1, -(int64(1) << 31), uint32(7), int8(-1)} {
+		ch, err := grpc.InsecureChannel("127.0.0.1:1", grpc.ChannelOption{Key: "grpc.max_receive_message_length", Value: v})
+		if err != nil {
+			t.Errorf("option value %v: %v", v, err)
+			continue
+		}
+		ch.Close()
+	}
+}
