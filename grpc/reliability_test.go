@@ -513,3 +513,41 @@ func TestChannelOptionIntRange(t *testing.T) {
 		ch.Close()
 	}
 }
+
+// TestAbortOutsideHandlerGoroutine: Abort on a goroutine the handler
+// started has no recover above it; it sends the status, logs an ERROR and
+// ends only that goroutine, instead of crashing the process.
+func TestAbortOutsideHandlerGoroutine(t *testing.T) {
+	leakcheck.Check(t)
+	logs := captureLogs(t)
+	_, addr := serve(t, nil, service("test.Abort", map[string]*grpc.RpcMethodHandler{
+		"Elsewhere": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done() // runs: Goexit runs deferred calls
+				ctx.Abort(grpc.StatusCodeNotFound, "aborted elsewhere")
+				t.Error("Abort returned")
+			}()
+			wg.Wait()
+			return req, nil // too late: the status is sent
+		}),
+		"Here": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
+			ctx.Abort(grpc.StatusCodePermissionDenied, "aborted here")
+			return nil, nil
+		}),
+	}))
+	ch := dial(t, addr)
+	for method, want := range map[string]grpc.StatusCode{"Elsewhere": grpc.StatusCodeNotFound, "Here": grpc.StatusCodePermissionDenied} {
+		_, err := ch.UnaryUnary("/test.Abort/"+method).Call([]byte("x"), grpc.WithTimeout(testTimeout))
+		var rpcErr *grpc.RpcError
+		if !errors.As(err, &rpcErr) || rpcErr.Code() != want {
+			t.Errorf("%s: got %v, want %v", method, err, want)
+		}
+	}
+	if n := len(logs.find(func(r capturedRecord) bool {
+		return r.level == slog.LevelError && strings.Contains(r.msg, "outside a handler's goroutine")
+	})); n != 1 {
+		t.Errorf("%d ERROR records of an Abort outside the handler, want 1", n)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +54,9 @@ func (c *ServicerContext) watch() {
 }
 
 // abortSignal is the panic value of Abort: grpcio's abort "always" raises.
-type abortSignal struct{}
+// It names the context aborted, which a handler holding another RPC's
+// context could pass.
+type abortSignal struct{ ctx *ServicerContext }
 
 func newServicerContext(sc *core.ServerCall, md Metadata) *ServicerContext {
 	return &ServicerContext{call: sc, metadata: md}
@@ -276,9 +280,12 @@ func (c *ServicerContext) SetDetails(details string) {
 
 // Abort mirrors abort(code, details): ends the RPC with a non-OK status
 // and never returns. Like Python's raise it unwinds the handler (a panic
-// the server recovers), so call it on the handler's goroutine. The code
-// and details supersede any set before. StatusCodeOK is refused: the RPC
-// ends with UNKNOWN and details saying why.
+// the server recovers). The code and details supersede any set before.
+// StatusCodeOK is refused: the RPC ends with UNKNOWN and details saying
+// why. Called on a goroutine other than a handler's, where no recover
+// would catch the panic, it sends the status at once, logs an ERROR and
+// ends the calling goroutine (runtime.Goexit), as an exception raised on
+// another Python thread ends only that thread.
 func (c *ServicerContext) Abort(code StatusCode, details string) {
 	if code == StatusCodeOK {
 		logging.For(logging.Server).Error("abort() called with StatusCode.OK; returning UNKNOWN")
@@ -288,7 +295,42 @@ func (c *ServicerContext) Abort(code StatusCode, details string) {
 	c.code, c.codeSet = code, true
 	c.details, c.detailsSet = details, true
 	c.mu.Unlock()
-	panic(abortSignal{})
+	if onHandlerGoroutine() {
+		panic(abortSignal{c})
+	}
+	logging.For(logging.Server).Error("abort() called outside a handler's goroutine: the RPC ends now and the calling goroutine exits",
+		"method", c.call.Method, "code", code.String(), "stack", string(debug.Stack()))
+	c.abort(code, details)
+	runtime.Goexit()
+}
+
+// The functions that run user code of a handler under a recover.
+const (
+	callBehaviorFunc    = "github.com/grpcpy/grpcpy/grpc.(*ServicerContext).callBehavior"
+	streamResponsesFunc = "github.com/grpcpy/grpcpy/grpc.(*ServicerContext).streamResponses"
+)
+
+// onHandlerGoroutine reports whether a recover of the server's is on the
+// calling goroutine's stack. Only Abort asks, so its cost (a stack walk)
+// is not paid by RPCs that do not abort.
+func onHandlerGoroutine() bool {
+	pcs := make([]uintptr, 64)
+	for skip := 2; ; skip += len(pcs) {
+		n := runtime.Callers(skip, pcs)
+		frames := runtime.CallersFrames(pcs[:n])
+		for {
+			f, more := frames.Next()
+			if strings.HasPrefix(f.Function, callBehaviorFunc) || strings.HasPrefix(f.Function, streamResponsesFunc) {
+				return true
+			}
+			if !more {
+				break
+			}
+		}
+		if n < len(pcs) {
+			return false
+		}
+	}
 }
 
 // AbortWithStatus mirrors abort_with_status(status): like Abort, and the
@@ -380,7 +422,16 @@ func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, boo
 // keeps the status Abort set; any other panic is UNKNOWN
 // "<what>: <value>", as grpcio reports a raised exception.
 func (c *ServicerContext) abortForPanic(r any, what string) {
-	if _, aborted := r.(abortSignal); aborted {
+	if sig, aborted := r.(abortSignal); aborted {
+		if sig.ctx != c {
+			// The handler aborted another RPC's context: that RPC ends
+			// with the status it was given, this one as an exception.
+			sig.ctx.abort(StatusCodeUnknown, "RPC Aborted")
+			details := fmt.Sprintf("%s: abort() called on the context of another RPC (%s)", what, sig.ctx.call.Method)
+			logging.For(logging.Server).Error(details)
+			c.abort(StatusCodeUnknown, details)
+			return
+		}
 		c.abort(StatusCodeUnknown, "RPC Aborted")
 		return
 	}
