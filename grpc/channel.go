@@ -1,6 +1,7 @@
 package grpc
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -29,6 +30,11 @@ func buildArgs(options []ChannelOption) (*core.Args, error) {
 		case string:
 			if err := checkNoNUL("channel option "+o.Key, v); err != nil {
 				return nil, err
+			}
+			if o.Key == "grpc.service_config" {
+				if err := checkServiceConfig(v); err != nil {
+					return nil, err
+				}
 			}
 			a.String(o.Key, v)
 		case bool:
@@ -80,6 +86,38 @@ func checkNoNUL(what, s string) error {
 		return &ValueError{Msg: fmt.Sprintf("%s %q contains an embedded null byte", what, s)}
 	}
 	return nil
+}
+
+// xdsOnlyPolicies are load-balancing policies that only the xds resolver
+// can drive: named in an application's service config, the core 1.51
+// aborts (cds_experimental: child_policy_handler.cc assertion) or crashes
+// on the first pick (ring_hash_experimental needs the per-call hash xDS
+// sets).
+var xdsOnlyPolicies = map[string]bool{
+	"cds_experimental":                  true,
+	"ring_hash_experimental":            true,
+	"xds_cluster_resolver_experimental": true,
+	"xds_cluster_impl_experimental":     true,
+	"xds_cluster_manager_experimental":  true,
+	"xds_wrr_locality_experimental":     true,
+}
+
+// checkServiceConfig refuses a grpc.service_config that names an xDS-only
+// policy anywhere (child policies nest). Every string token is looked at,
+// keys and values alike, after JSON unescaping; anything else about the
+// JSON is the core's to judge.
+func checkServiceConfig(js string) error {
+	dec := json.NewDecoder(strings.NewReader(js))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the end, or malformed JSON the core will refuse
+		}
+		if s, ok := tok.(string); ok && xdsOnlyPolicies[s] {
+			return &ValueError{Msg: fmt.Sprintf("grpc.service_config names the load-balancing policy %q, "+
+				"which only an xds: target can drive", s)}
+		}
+	}
 }
 
 func (ch *Channel) rootChannel() *Channel {

@@ -406,7 +406,7 @@ func (s *Server) AddSecurePort(address string, serverCredentials *ServerCredenti
 	if serverCredentials == nil {
 		return 0, &ValueError{Msg: "add_secure_port needs ServerCredentials"}
 	}
-	if err := checkNoNUL("address", address); err != nil {
+	if err := checkAddress(address); err != nil {
 		return 0, err
 	}
 	var creds core.ServerCredentials

@@ -1,6 +1,10 @@
 package grpc
 
-import "github.com/grpcpy/grpcpy/core"
+import (
+	"fmt"
+
+	"github.com/grpcpy/grpcpy/core"
+)
 
 // Metadatum is one metadata entry, grpcio's _Metadatum(key, value). Keys are
 // lowercase ASCII; values of keys ending in "-bin" are arbitrary bytes
@@ -39,6 +43,22 @@ func (md Metadata) Get(key string) []string {
 	return out
 }
 
+// reservedKeys are keys the core itself writes or reads with a meaning
+// of its own; given by the application they crash the core 1.51 or
+// corrupt the RPC's status, so they are refused (grpcio passes them on):
+//   - grpc-timeout: SEND_INITIAL_METADATA/SEND_STATUS on a server trips
+//     an assertion in chttp2_transport.cc (the process aborts); a client
+//     sets its deadline with WithTimeout.
+//   - grpclb_client_stats: the core's encoder abort()s on it, on any path.
+//   - grpc-status, grpc-message: the status is the library's to send; a
+//     client that sent them got its unary response dropped with OK.
+var reservedKeys = map[string]string{
+	"grpc-timeout":        "the deadline is set with WithTimeout (timeout=), never as metadata",
+	"grpclb_client_stats": "the core reserves it for the grpclb load balancer",
+	"grpc-status":         "the status is sent by the library (SetCode, Abort)",
+	"grpc-message":        "the status details are sent by the library (SetDetails, Abort)",
+}
+
 // checkMetadata applies the core's header rules before anything is sent.
 func checkMetadata(md Metadata) (core.MetadataBuf, error) {
 	if len(md) == 0 {
@@ -46,6 +66,9 @@ func checkMetadata(md Metadata) (core.MetadataBuf, error) {
 	}
 	in := make([]core.Metadatum, len(md))
 	for i, m := range md {
+		if why, ok := reservedKeys[m.Key]; ok {
+			return core.MetadataBuf{}, &ValueError{Msg: fmt.Sprintf("metadata key %q (entry %d) is reserved: %s", m.Key, i, why)}
+		}
 		in[i] = core.Metadatum{Key: m.Key, Value: m.Value}
 	}
 	buf, err := core.CheckMetadata(in)

@@ -551,3 +551,49 @@ func TestAbortOutsideHandlerGoroutine(t *testing.T) {
 		t.Errorf("%d ERROR records of an Abort outside the handler, want 1", n)
 	}
 }
+
+// TestCoreCrashersRefused: inputs the fuzzers found to crash the core 1.51
+// (grpcio passes them on and crashes the same way) are refused with a
+// *ValueError before they reach it.
+func TestCoreCrashersRefused(t *testing.T) {
+	leakcheck.Check(t)
+	var ve *grpc.ValueError
+	s, err := grpc.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(grpc.NoGrace)
+	if _, err := s.AddInsecurePort("external:fuzz"); !errors.As(err, &ve) {
+		t.Errorf(`AddInsecurePort("external:fuzz"): %v, want *ValueError`, err)
+	}
+	for _, sc := range []string{
+		`{"loadBalancingConfig":[{"ring_hash_experimental":{"minRingSize":1,"maxRingSize":2}}]}`,
+		`{"loadBalancingConfig":[{"priority_experimental":{"children":{"a":{"config":[{"cds_experimental":{"cluster":"c"}}]}},"priorities":["a"]}}]}`,
+		`{"loadBalancingConfig":[{"\u0063ds_experimental":{"cluster":"c"}}]}`,
+	} {
+		if _, err := grpc.InsecureChannel("127.0.0.1:1", grpc.ChannelOption{Key: "grpc.service_config", Value: sc}); !errors.As(err, &ve) {
+			t.Errorf("service config %s: %v, want *ValueError", sc, err)
+		}
+	}
+	_, addr := serve(t, nil, service("test.Reserved", map[string]*grpc.RpcMethodHandler{
+		"Initial": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
+			if err := ctx.SendInitialMetadata(grpc.Pairs("grpc-timeout", "1S")); !errors.As(err, &ve) {
+				t.Errorf("SendInitialMetadata(grpc-timeout): %v, want *ValueError", err)
+			}
+			if err := ctx.SetTrailingMetadata(grpc.Pairs("grpc-timeout", "1S")); !errors.As(err, &ve) {
+				t.Errorf("SetTrailingMetadata(grpc-timeout): %v, want *ValueError", err)
+			}
+			return req, nil
+		}),
+	}))
+	ch := dial(t, addr)
+	for _, key := range []string{"grpclb_client_stats", "grpc-status", "grpc-message", "grpc-timeout"} {
+		if _, err := ch.UnaryUnary("/test.Reserved/Initial").Call([]byte("x"), grpc.WithTimeout(testTimeout),
+			grpc.WithMetadata(grpc.Pairs(key, "1"))); !errors.As(err, &ve) {
+			t.Errorf("client metadata %q: %v, want *ValueError", key, err)
+		}
+	}
+	if _, err := ch.UnaryUnary("/test.Reserved/Initial").Call([]byte("x"), grpc.WithTimeout(testTimeout)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,7 +122,7 @@ func (s *Server) AddGenericRpcHandlers(handlers ...GenericRpcHandler) error {
 // Only before Start. A bind failure is an error naming the address
 // (grpc_server_add_http2_port returned 0).
 func (s *Server) AddInsecurePort(address string) (int, error) {
-	if err := checkNoNUL("address", address); err != nil {
+	if err := checkAddress(address); err != nil {
 		return 0, err
 	}
 	port, err := s.core.AddInsecurePort(address)
@@ -159,6 +160,20 @@ func (s *Server) Start() error {
 		}
 	}
 	return mapServerErr(s.core.Start())
+}
+
+// checkAddress refuses what the core would misread: a NUL, and the
+// "external:" prefix, which the core 1.51 takes for an external
+// connection acceptor this server never set up (it dereferences NULL in
+// Chttp2ServerAddPort).
+func checkAddress(address string) error {
+	if err := checkNoNUL("address", address); err != nil {
+		return err
+	}
+	if strings.HasPrefix(address, "external:") {
+		return &ValueError{Msg: fmt.Sprintf("address %q: the external: scheme is not supported", address)}
+	}
+	return nil
 }
 
 func mapServerErr(err error) error {
