@@ -58,6 +58,11 @@ static void gp_log(gpr_log_func_args* a) {
   goCoreLog((char*)a->file, a->line, (int)a->severity, (char*)a->message);
 }
 
+void gp_live_orphan(int64_t n) {
+  live_add(GP_LIVE_BATCH, -n);
+  live_add(GP_LIVE_ORPHAN, n);
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 void gp_absl_release_mode(void); /* absl.cc */
 static void do_init(void) {

@@ -35,6 +35,7 @@ enum {
   GP_LIVE_SERVER,
   GP_LIVE_BATCH,
   GP_LIVE_CREDS,
+  GP_LIVE_ORPHAN, /* batches the core never completed, given up on */
   GP_LIVE_N
 };
 
@@ -123,6 +124,9 @@ void gp_init(void);
 const char* gp_version_string(void);
 const char* gp_g_stands_for(void);
 void gp_live_counts(int64_t* out /* GP_LIVE_N */);
+/* gp_live_orphan moves n batches from the live count to the orphan count
+ * (n < 0: back, for an orphan the core delivered after all). */
+void gp_live_orphan(int64_t n);
 /* glibc malloc: malloc_trim(pad) (0 without glibc), and mallinfo2 as
  * arena, hblkhd, uordblks, fordblks, keepcost (zeros before glibc 2.33). */
 int gp_malloc_trim(size_t pad);

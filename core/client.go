@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/grpcpy/grpcpy/cgo"
+	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
 // ErrChannelClosed is returned when an RPC is started on a closed channel.
@@ -96,7 +97,7 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientC
 	if c.Nil() {
 		return nil, errors.New("grpc_channel_create_call returned NULL")
 	}
-	cc := &ClientCall{ch: ch, c: c, q: q}
+	cc := &ClientCall{ch: ch, c: c, q: q, method: method}
 	ch.calls[cc] = struct{}{}
 	return cc, nil
 }
@@ -104,14 +105,25 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientC
 // ClientCall is one client-side grpc_call. Its core reference is dropped
 // when the status has been received and no batch is outstanding.
 type ClientCall struct {
-	ch *Channel
-	q  *queue
+	ch     *Channel
+	q      *queue
+	method string
 
 	mu       sync.Mutex
 	c        cgo.Call
 	pending  int
+	ops      []*Op // the batches pending, for giveUp
 	finished bool
+	strand   *time.Timer // armed when the status came with batches pending
 }
+
+// StrandGrace is how long batches may stay pending after the call's status
+// before grpcpy cancels the call, and then again before it gives up on
+// them. A correct core completes them at once (they fail or end empty);
+// core 1.51 sometimes never does when a server goes away under load
+// (grpcio strands the same RPCs), which left a streaming RPC's reader
+// blocked forever, past its deadline and Channel.Close.
+var StrandGrace = time.Second
 
 // Start starts a batch of ops on the call; the returned Op completes when
 // the core posts its tag. Starts are serialised, as grpc_call_start_batch
@@ -140,6 +152,7 @@ func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
 	}
 	cc.pending++
+	cc.ops = append(cc.ops, o)
 	cc.mu.Unlock()
 	if after != nil {
 		cc.q.noteUnwaited()
@@ -148,13 +161,68 @@ func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 }
 
 // batchDone runs on the poller when a batch completes.
-func (cc *ClientCall) batchDone(final bool) {
+func (cc *ClientCall) batchDone(o *Op, final bool) {
 	cc.mu.Lock()
 	cc.pending--
+	cc.dropOpLocked(o)
 	if final {
 		cc.finished = true
+		if cc.pending > 0 && cc.strand == nil {
+			cc.strand = time.AfterFunc(StrandGrace, func() { cc.checkStrand(false) })
+		}
+	}
+	if cc.pending == 0 && cc.strand != nil {
+		cc.strand.Stop()
+		cc.strand = nil
 	}
 	cc.releaseLocked(cc.finished)
+}
+
+func (cc *ClientCall) dropOpLocked(o *Op) {
+	for i, p := range cc.ops {
+		if p == o {
+			cc.ops[i] = cc.ops[len(cc.ops)-1]
+			cc.ops[len(cc.ops)-1] = nil
+			cc.ops = cc.ops[:len(cc.ops)-1]
+			return
+		}
+	}
+}
+
+// checkStrand runs StrandGrace after the status if batches are still
+// pending: first it cancels the call (grpc_call_cancel), then, if they are
+// still pending a grace later, it gives up on them: their waiters see a
+// failed batch, the call's reference is dropped, and their C memory is left
+// to the core (counted in cgo.Live.Orphans).
+func (cc *ClientCall) checkStrand(cancelled bool) {
+	cc.mu.Lock()
+	if cc.pending == 0 || cc.c.Nil() {
+		cc.mu.Unlock()
+		return
+	}
+	if !cancelled {
+		cc.c.Cancel()
+		cc.strand = time.AfterFunc(StrandGrace, func() { cc.checkStrand(true) })
+		cc.mu.Unlock()
+		return
+	}
+	ops := cc.ops
+	cc.ops = nil
+	cc.strand = nil
+	cc.mu.Unlock()
+	n := 0
+	for _, o := range ops {
+		if o.orphan() {
+			n++
+			cc.mu.Lock()
+			cc.pending--
+			cc.releaseLocked(true)
+		}
+	}
+	if n > 0 {
+		logging.For(logging.Channel).Warn("the core did not complete batches of a call after its status; gave up on them",
+			"method", cc.method, "batches", n, "grace", 2*StrandGrace)
+	}
 }
 
 // Abandon releases a call with no batch outstanding that will never get a

@@ -260,10 +260,15 @@ func monotonic() int64 { return int64(time.Since(monoBase)) }
 // deliver runs a completion's target and accounts for unwaited tags.
 func (q *queue) deliver(ev cgo.Event) Completer {
 	c := ev.Batch.Take().(Completer)
-	c.Complete(ev)
-	if o, ok := c.(*Op); !ok || o.unwaited {
-		q.unwaited.Add(-1)
+	if o, ok := c.(*Op); ok {
+		// A late orphan's accounting was done when it was given up on.
+		if o.complete(ev) && o.unwaited {
+			q.unwaited.Add(-1)
+		}
+		return c
 	}
+	c.Complete(ev)
+	q.unwaited.Add(-1)
 	return c
 }
 

@@ -18,6 +18,8 @@ type Op struct {
 	call  batchOwner
 	q     *queue
 	state atomic.Int32 // opRunning, opParked (a goroutine is parked in Wait), opDone
+	// claimed by the first of Complete and orphan: the other does nothing.
+	claimed atomic.Bool
 	// wasParked: Complete woke a goroutine parked in Wait (poller only).
 	wasParked bool
 	// unwaited: counted in the queue's unwaited tags (it has a hook).
@@ -38,7 +40,7 @@ type Op struct {
 }
 
 type batchOwner interface {
-	batchDone(final bool)
+	batchDone(o *Op, final bool)
 }
 
 func newOp(owner batchOwner, q *queue, ops uint32) *Op {
@@ -79,7 +81,15 @@ func (o *Op) isDone() bool {
 }
 
 // Complete implements Completer.
-func (o *Op) Complete(ev cgo.Event) {
+func (o *Op) Complete(ev cgo.Event) { o.complete(ev) }
+
+// complete is Complete; false if the Op was given up on (orphan), whose
+// late completion is ignored.
+func (o *Op) complete(ev cgo.Event) bool {
+	if !o.claimed.CompareAndSwap(false, true) {
+		cgo.Orphan(-1) // the core delivered it after all: the poller frees it
+		return false
+	}
 	b := ev.Batch
 	o.Success = ev.Success
 	if o.ops&cgo.OpRecvMessage != 0 {
@@ -100,16 +110,41 @@ func (o *Op) Complete(ev cgo.Event) {
 	}
 	final := o.ops&(cgo.OpRecvStatusOnClient|cgo.OpRecvCloseOnServer) != 0
 	if o.call != nil {
-		o.call.batchDone(final)
+		o.call.batchDone(o, final)
 	}
+	o.wasParked = o.finish()
+	return true
+}
+
+// finish wakes the waiter and runs the hook; true if a goroutine was
+// parked in Wait.
+func (o *Op) finish() (wasParked bool) {
 	close(o.done)
 	if o.state.Swap(opDone) == opParked {
 		o.q.parked.Add(-1)
-		o.wasParked = true
+		wasParked = true
 	}
 	if o.after != nil {
 		o.after(o)
 	}
+	return wasParked
+}
+
+// orphan completes the Op as failed without its event, for a batch the
+// core will not complete (ClientCall.giveUp): its waiter and hook see
+// Success false and nothing received. The batch's C memory stays the
+// core's (it may still write to it) and is counted as an orphan. False if
+// the event came first.
+func (o *Op) orphan() bool {
+	if !o.claimed.CompareAndSwap(false, true) {
+		return false
+	}
+	cgo.Orphan(1)
+	if o.unwaited {
+		o.q.unwaited.Add(-1) // deliver will not see it
+	}
+	o.finish()
+	return true
 }
 
 // MetadataBuf accumulates metadata in the flat form the shim parses.

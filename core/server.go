@@ -286,7 +286,7 @@ type ServerCall struct {
 
 // batchDone runs on the poller. The last batch to complete after Finish
 // releases the call, so the handler goroutine never waits for it.
-func (sc *ServerCall) batchDone(bool) {
+func (sc *ServerCall) batchDone(*Op, bool) {
 	sc.mu.Lock()
 	sc.pending--
 	release := sc.ownerDone && sc.pending == 0 && !sc.finished

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpcpy/grpcpy/core"
 	"github.com/grpcpy/grpcpy/grpc"
 	"github.com/grpcpy/grpcpy/internal/leakcheck"
 )
@@ -596,4 +597,46 @@ func TestCoreCrashersRefused(t *testing.T) {
 	if _, err := ch.UnaryUnary("/test.Reserved/Initial").Call([]byte("x"), grpc.WithTimeout(testTimeout)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestStrandedBatchesGivenUp drives ClientCall's way out of a core that
+// never completes a call's batches after its status (core 1.51 did, when a
+// server stopped under load: tests/faults TestStopNeverStrandsStreams).
+// With a grace of microseconds, batches still pending when the status
+// arrives are cancelled and given up on while the core is about to
+// deliver them: every RPC still ends, the late deliveries are accounted
+// for, and no batch, orphan or call is left.
+func TestStrandedBatchesGivenUp(t *testing.T) {
+	leakcheck.Check(t)
+	logs := captureLogs(t)
+	saved := core.StrandGrace
+	core.StrandGrace = 20 * time.Microsecond
+	t.Cleanup(func() { core.StrandGrace = saved })
+	_, addr := serve(t, nil, service("test.Strand", map[string]*grpc.RpcMethodHandler{
+		"US": grpc.UnaryStreamRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) iter.Seq2[any, error] {
+			return grpc.Requests(req, req, req)
+		}),
+	}))
+	ch := dial(t, addr)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				it, err := ch.UnaryStream("/test.Strand/US").Call([]byte("x"), grpc.WithTimeout(testTimeout))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for range it.All() {
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "orphans delivered late and freed", func() bool { return core.Live().Orphans == 0 })
+	t.Logf("calls that gave up on batches: %d", len(logs.find(func(r capturedRecord) bool {
+		return strings.Contains(r.msg, "gave up on them")
+	})))
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: style and boundary checks, the Go suite with -race,
-# goroutine-leak and C live-object checks, and a smoke run of cmd/bench.
+# Every test: style and boundary checks, the Go suite with -race (fault
+# suite and fuzz seed corpora included), goroutine-leak and C live-object
+# checks, an AddressSanitizer pass, and a smoke run of cmd/bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -13,13 +14,20 @@ go vet ./...
 scripts/check-c-boundary.sh
 
 log "go test -race"
-go test -race -count=1 -timeout 15m ./... 2>&1 | grep -v '^[0-9/]* [0-9:]* ERROR grpc' | tee /tmp/grpcpy-test.log
+go test -race -count=1 -timeout 15m ./... 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._' | tee /tmp/grpcpy-test.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
 # This pass also runs the engine without inline polling (the -race pass
 # above runs it with), so both modes of core/engine.go stay tested.
 log "cgo pointer checks (GOEXPERIMENT=cgocheck2), inline polling off (GRPCPY_INLINE_POLL=0)"
-GRPCPY_INLINE_POLL=0 GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./cgo/ ./core/ ./grpc/ 2>&1 | grep -v '^[0-9/]* [0-9:]* ERROR grpc'
+GRPCPY_INLINE_POLL=0 GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./cgo/ ./core/ ./grpc/ 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._'
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+
+# Go's -asan instruments the cgo shim and intercepts every malloc/free in
+# the process (the core's included), and checks for leaks at exit: any
+# report fails the run.
+log "AddressSanitizer (go test -asan): cgo, core, the fault suite"
+go test -asan -count=1 -timeout 10m ./cgo/ ./core/ ./tests/faults/ 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._'
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
 log "static build (-tags grpc_static): the greeter with the core linked in, answering a dynamic client"
