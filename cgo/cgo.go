@@ -95,7 +95,7 @@ func CallErrorString(code int) string {
 // reported apart and not in Total.
 type Live struct {
 	CQs, Channels, Calls, Servers, Batches, Credentials int64
-	Orphans                                            int64
+	Orphans                                             int64
 }
 
 // Total is the sum of all kinds but Orphans.
