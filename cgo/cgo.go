@@ -12,9 +12,10 @@
 //   - A Batch is C memory holding one batch's ops and receive slots. Its
 //     address is the completion-queue tag; it refers back to its Go
 //     completion target only through a runtime/cgo.Handle stored as an
-//     integer. The poller takes the target (deleting the handle) when the
-//     event arrives, reads the results, and frees the batch on its next
-//     call to Next. A batch whose start fails is freed with Free.
+//     integer. The queue's holder takes the target (deleting the handle)
+//     when the event arrives, reads the results, and frees the batch on
+//     its next call to Next (or with Release, when it stops polling). A
+//     batch whose start fails is freed with Free.
 //   - Go memory passed to C (message bytes, metadata) is only read during
 //     the call; C copies it into core slices.
 //
@@ -208,8 +209,9 @@ type Event struct {
 
 // Next frees prev (if any), then calls grpc_completion_queue_next: with
 // block, with an infinite deadline; without, with a past one, returning a
-// QueueTimeout event when nothing is ready. Only a fixed set of poller
-// goroutines call it, so the OS threads it holds stay bounded.
+// QueueTimeout event when nothing is ready. Only the holder of a queue's
+// polling token calls it (package core), so the OS threads it holds stay
+// bounded.
 func (q CQ) Next(prev Batch, block bool) Event {
 	b := C.int(0)
 	if block {

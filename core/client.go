@@ -32,10 +32,17 @@ const (
 type Channel struct {
 	eng *Engine
 
-	mu     sync.Mutex
+	// mu guards the core channel's life: calls into it (create_call,
+	// check/watch connectivity) hold it shared, so they run concurrently,
+	// and only Close holds it exclusively, to destroy the channel.
+	mu     sync.RWMutex
 	c      cgo.Channel
 	closed bool
-	calls  map[*ClientCall]struct{}
+
+	// callsMu guards calls alone, so a poller releasing a call never waits
+	// for a goroutine inside the core.
+	callsMu sync.Mutex
+	calls   map[*ClientCall]struct{}
 }
 
 // NewChannel creates a channel with grpc_channel_create.
@@ -57,10 +64,12 @@ func (ch *Channel) Close() {
 		return
 	}
 	ch.closed = true
+	ch.callsMu.Lock()
 	calls := make([]*ClientCall, 0, len(ch.calls))
 	for cc := range ch.calls {
 		calls = append(calls, cc)
 	}
+	ch.callsMu.Unlock()
 	c := ch.c
 	ch.mu.Unlock()
 	for _, cc := range calls {
@@ -73,8 +82,8 @@ func (ch *Channel) Close() {
 
 // State is grpc_channel_check_connectivity_state.
 func (ch *Channel) State(tryToConnect bool) (int, error) {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
 	if ch.closed {
 		return 4, ErrChannelClosed // SHUTDOWN
 	}
@@ -88,8 +97,8 @@ const NoDeadline = cgo.NoDeadline
 // NewCall creates a call on a round-robin queue.
 func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientCall, error) {
 	q := ch.eng.pick()
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
 	if ch.closed {
 		return nil, ErrChannelClosed
 	}
@@ -98,7 +107,9 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientC
 		return nil, errors.New("grpc_channel_create_call returned NULL")
 	}
 	cc := &ClientCall{ch: ch, c: c, q: q, method: method}
+	ch.callsMu.Lock() // before RUnlock: Close sees every call it must cancel
 	ch.calls[cc] = struct{}{}
+	ch.callsMu.Unlock()
 	return cc, nil
 }
 
@@ -109,10 +120,15 @@ type ClientCall struct {
 	q      *queue
 	method string
 
+	// startMu serialises grpc_call_start_batch, as the core requires; it is
+	// held across the C call but never taken by a poller.
+	startMu sync.Mutex
+	// mu guards the fields below, briefly: batchDone takes it on the poller.
 	mu       sync.Mutex
 	c        cgo.Call
 	pending  int
-	ops      []*Op // the batches pending, for giveUp
+	pins     int   // core calls in progress without mu (pin): no release meanwhile
+	ops      []*Op // the batches pending, for checkStrand
 	finished bool
 	strand   *time.Timer // armed when the status came with batches pending
 }
@@ -127,33 +143,41 @@ var StrandGrace = time.Second
 
 // Start starts a batch of ops on the call; the returned Op completes when
 // the core posts its tag. Starts are serialised, as grpc_call_start_batch
-// requires.
+// requires. The batch is counted pending before it is started (so the call
+// is not released under it) and uncounted if the start fails.
 func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
 	o := newOp(cc, cc.q, ops)
 	o.after = after
 	o.unwaited = after != nil
 	b := cgo.NewBatch(o, cgo.TagBatch)
+	cc.startMu.Lock()
 	cc.mu.Lock()
 	if cc.c.Nil() || cc.finished {
 		cc.mu.Unlock()
+		cc.startMu.Unlock()
 		b.Free()
 		return nil, ErrCallOver
 	}
+	c := cc.c
+	cc.pending++
+	cc.ops = append(cc.ops, o)
+	cc.mu.Unlock()
 	if o.unwaited {
 		cc.q.expectUnwaited()
 	}
-	rc := cc.c.StartBatch(b, ops, send)
+	rc := c.StartBatch(b, ops, send)
+	cc.startMu.Unlock()
 	if rc != cgo.CallOK {
 		if o.unwaited {
 			cc.q.unexpect()
 		}
-		cc.mu.Unlock()
 		b.Free()
+		cc.mu.Lock()
+		cc.pending--
+		cc.dropOpLocked(o)
+		cc.releaseLocked(cc.finished)
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
 	}
-	cc.pending++
-	cc.ops = append(cc.ops, o)
-	cc.mu.Unlock()
 	if after != nil {
 		cc.q.noteUnwaited()
 	}
@@ -201,9 +225,12 @@ func (cc *ClientCall) checkStrand(cancelled bool) {
 		return
 	}
 	if !cancelled {
-		cc.c.Cancel()
 		cc.strand = time.AfterFunc(StrandGrace, func() { cc.checkStrand(true) })
+		cc.pins++
+		c := cc.c
 		cc.mu.Unlock()
+		c.Cancel()
+		cc.unpin()
 		return
 	}
 	ops := cc.ops
@@ -229,54 +256,75 @@ func (cc *ClientCall) checkStrand(cancelled bool) {
 // status batch (nothing was started, or starting the status batch failed).
 func (cc *ClientCall) Abandon() {
 	cc.mu.Lock()
+	cc.finished = true // no status batch will come
 	cc.releaseLocked(true)
 }
 
-// releaseLocked drops the core reference if ready and nothing is pending,
-// and unlocks cc.mu.
+// releaseLocked drops the core reference if ready and nothing is pending
+// or pinned, and unlocks cc.mu.
 func (cc *ClientCall) releaseLocked(ready bool) {
 	c := cc.c
-	release := ready && cc.pending == 0 && !c.Nil()
+	release := ready && cc.pending == 0 && cc.pins == 0 && !c.Nil()
 	if release {
 		cc.c = cgo.Call{}
 	}
 	cc.mu.Unlock()
 	if release {
 		c.Unref()
-		cc.ch.mu.Lock()
+		cc.ch.callsMu.Lock()
 		delete(cc.ch.calls, cc)
-		cc.ch.mu.Unlock()
+		cc.ch.callsMu.Unlock()
 	}
+}
+
+// pin returns the core call for a C call made without cc.mu, so that a
+// poller's batchDone never waits for it; the call is not released until
+// unpin. ok is false once it is released (or, unless afterStatus, once
+// its status arrived).
+func (cc *ClientCall) pin(afterStatus bool) (c cgo.Call, ok bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.c.Nil() || (cc.finished && !afterStatus) {
+		return cgo.Call{}, false
+	}
+	cc.pins++
+	return cc.c, true
+}
+
+func (cc *ClientCall) unpin() {
+	cc.mu.Lock()
+	cc.pins--
+	cc.releaseLocked(cc.finished)
 }
 
 // Cancel is grpc_call_cancel; false if the call is already over.
 func (cc *ClientCall) Cancel() bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.c.Nil() || cc.finished {
+	c, ok := cc.pin(false)
+	if !ok {
 		return false
 	}
-	return cc.c.Cancel() == cgo.CallOK
+	defer cc.unpin()
+	return c.Cancel() == cgo.CallOK
 }
 
 // CancelWithStatus is grpc_call_cancel_with_status; false if already over.
 func (cc *ClientCall) CancelWithStatus(code int, details string) bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.c.Nil() || cc.finished {
+	c, ok := cc.pin(false)
+	if !ok {
 		return false
 	}
-	return cc.c.CancelWithStatus(code, details) == cgo.CallOK
+	defer cc.unpin()
+	return c.CancelWithStatus(code, details) == cgo.CallOK
 }
 
 // Peer is grpc_call_get_peer, "" once the call is released.
 func (cc *ClientCall) Peer() string {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.c.Nil() {
+	c, ok := cc.pin(true)
+	if !ok {
 		return ""
 	}
-	return cc.c.Peer()
+	defer cc.unpin()
+	return c.Peer()
 }
 
 // Batches of the four client shapes, as grpcio sends them. A streaming
@@ -335,8 +383,8 @@ func (w *watchTag) Complete(ev cgo.Event) { w.f(ev.Success) }
 // (ok true) or the watch ends otherwise. Core watches cannot be
 // cancelled; destroying the channel completes them.
 func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
 	if ch.closed {
 		return ErrChannelClosed
 	}

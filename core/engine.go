@@ -8,14 +8,16 @@
 // A small fixed set of "next" completion queues (one per 4 GOMAXPROCS, at
 // least 1, at most 8) is shared by every channel and server of the process, each drained by
 // one goroutine blocked in grpc_completion_queue_next. Calls pick a queue
-// round-robin. A goroutine waiting for an RPC waits on a Go channel, never
-// in C, so OS threads stay bounded by the poller count whatever the number
-// of calls in flight (grpcio's per-call "segregated" queues hold one thread
-// per blocked call instead).
+// round-robin. A goroutine waiting for an RPC parks on a Go channel or,
+// holding the queue's token, polls it itself (below); only the token's
+// holder is in the core's poll, so OS threads stay bounded by the queue
+// count whatever the number of calls in flight (grpcio's per-call
+// "segregated" queues hold one thread per blocked call instead).
 //
-// Completion targets run on the poller: they copy results out of C memory
-// and hand off (close a channel, start a goroutine). They never block and
-// never run user code.
+// Completion targets run on the token's holder (the poller or an inline
+// waiter): they copy results out of C memory and hand off (close a
+// channel, start a goroutine). They never block on a lock held across a
+// C call and never run user code.
 //
 // # Inline polling (leader/follower)
 //

@@ -105,24 +105,33 @@ func (srv *Server) RegisterMethod(method string) error {
 // Start is grpc_server_start followed by posting the request-call slots.
 func (srv *Server) Start() error {
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
 	if srv.shuttingDown {
+		srv.mu.Unlock()
 		return ErrServerStopped
 	}
 	if srv.started {
+		srv.mu.Unlock()
 		return ErrServerStarted
 	}
 	srv.started = true
 	srv.s.Start()
+	var slots []*requestSlot
 	for _, q := range srv.eng.qs {
 		for range SlotsPerCQ {
-			srv.postLocked(&requestSlot{srv: srv, q: q})
+			slots = append(slots, &requestSlot{srv: srv, q: q})
 		}
 		for name, rm := range srv.registered {
 			for range RegisteredSlotsPerCQ {
-				srv.postLocked(&requestSlot{srv: srv, q: q, method: name, rm: rm, registered: true})
+				slots = append(slots, &requestSlot{srv: srv, q: q, method: name, rm: rm, registered: true})
 			}
 		}
+	}
+	srv.slots += len(slots) // counted before posting (see post)
+	srv.mu.Unlock()
+	for _, r := range slots {
+		srv.post(r)
+	}
+	for _, q := range srv.eng.qs {
 		q.noteUnwaited() // a standing-by poller starts ticking for the slots
 	}
 	return nil
@@ -138,7 +147,11 @@ type requestSlot struct {
 	registered bool
 }
 
-func (srv *Server) postLocked(r *requestSlot) {
+// post posts a request-call tag for a slot already counted in srv.slots
+// (the count keeps the server from being destroyed under the post); it
+// uncounts it if the core refuses. It makes the C call without srv.mu, so
+// the replenishing poller does not hold the lock every call's end needs.
+func (srv *Server) post(r *requestSlot) {
 	var rc int
 	r.q.expectUnwaited()
 	if r.registered {
@@ -152,10 +165,13 @@ func (srv *Server) postLocked(r *requestSlot) {
 			b.Free()
 		}
 	}
-	if rc == cgo.CallOK {
-		srv.slots++
-	} else {
+	if rc != cgo.CallOK {
 		r.q.unexpect()
+		srv.mu.Lock()
+		srv.slots--
+		destroy := srv.maybeDestroyLocked()
+		srv.mu.Unlock()
+		destroy()
 	}
 }
 
@@ -166,8 +182,9 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	srv.mu.Lock()
 	srv.slots--
 	if !ev.Success {
-		srv.maybeDestroyLocked()
+		destroy := srv.maybeDestroyLocked()
 		srv.mu.Unlock()
+		destroy()
 		return
 	}
 	b := ev.Batch
@@ -187,10 +204,14 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	sc.Deadline, sc.HasDeadline = b.Deadline()
 	srv.calls++
 	srv.callStartedLocked()
-	if !srv.shuttingDown {
-		srv.postLocked(r) // replenish the slot this call used
+	replenish := !srv.shuttingDown
+	if replenish {
+		srv.slots++ // counted now: the server is not destroyed under the post
 	}
 	srv.mu.Unlock()
+	if replenish {
+		srv.post(r) // replenish the slot this call used
+	}
 	srv.onCall(sc)
 }
 
@@ -199,21 +220,30 @@ type shutdownTag struct{ srv *Server }
 func (t *shutdownTag) Complete(cgo.Event) {
 	t.srv.mu.Lock()
 	t.srv.shutdownSeen = true
-	t.srv.maybeDestroyLocked()
+	destroy := t.srv.maybeDestroyLocked()
 	t.srv.mu.Unlock()
+	destroy()
 }
 
-func (srv *Server) maybeDestroyLocked() {
+// maybeDestroyLocked marks the server destroyed once it is shut down and
+// every slot and call is back; the returned func, run after srv.mu is
+// released, destroys it (grpc_server_destroy), runs the onDestroy hooks
+// and closes Stopped. It is a no-op func otherwise.
+func (srv *Server) maybeDestroyLocked() func() {
 	if srv.destroyed || !srv.shutdownSeen || srv.slots > 0 || srv.calls > 0 {
-		return
+		return func() {}
 	}
 	srv.destroyed = true
 	srv.stopBurstLocked()
-	srv.s.Destroy()
-	for _, f := range srv.onDestroy {
-		f()
+	s, hooks := srv.s, srv.onDestroy
+	srv.onDestroy = nil
+	return func() {
+		s.Destroy()
+		for _, f := range hooks {
+			f()
+		}
+		close(srv.stopped)
 	}
-	close(srv.stopped)
 }
 
 // Shutdown is grpc_server_shutdown_and_notify: no new calls are accepted;
@@ -255,8 +285,9 @@ func (srv *Server) callDone() {
 	srv.mu.Lock()
 	srv.calls--
 	srv.callEndedLocked()
-	srv.maybeDestroyLocked()
+	destroy := srv.maybeDestroyLocked()
 	srv.mu.Unlock()
+	destroy()
 }
 
 // ServerCall is one server-side grpc_call. Its owner (the handler
@@ -274,9 +305,13 @@ type ServerCall struct {
 	preread    []byte // a registered method's first message, read with the call
 	hasPreread bool
 
+	// startMu serialises grpc_call_start_batch (held across the C call,
+	// never taken by a poller); mu guards the fields below, briefly.
+	startMu      sync.Mutex
 	mu           sync.Mutex
 	c            cgo.Call
 	pending      int // batches started and not completed
+	pins         int // core calls in progress without mu (pin): no release meanwhile
 	closed       chan struct{}
 	statusSent   bool
 	closeStarted bool // RECV_CLOSE_ON_SERVER is in flight or done
@@ -289,12 +324,37 @@ type ServerCall struct {
 func (sc *ServerCall) batchDone(*Op, bool) {
 	sc.mu.Lock()
 	sc.pending--
-	release := sc.ownerDone && sc.pending == 0 && !sc.finished
+	sc.releaseLocked()
+}
+
+// releaseLocked drops the call once its owner is done and nothing is
+// pending or pinned, and unlocks sc.mu.
+func (sc *ServerCall) releaseLocked() {
+	release := sc.ownerDone && sc.pending == 0 && sc.pins == 0 && !sc.finished
 	c := sc.takeLocked(release)
 	sc.mu.Unlock()
 	if release {
 		sc.release(c)
 	}
+}
+
+// pin returns the core call for a C call made without sc.mu (so a
+// poller's batchDone never waits for it); the call is not released until
+// unpin. ok is false once it is released.
+func (sc *ServerCall) pin() (c cgo.Call, ok bool) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.finished {
+		return cgo.Call{}, false
+	}
+	sc.pins++
+	return sc.c, true
+}
+
+func (sc *ServerCall) unpin() {
+	sc.mu.Lock()
+	sc.pins--
+	sc.releaseLocked()
 }
 
 func (sc *ServerCall) takeLocked(release bool) cgo.Call {
@@ -327,38 +387,48 @@ func (sc *ServerCall) start(ops uint32, send *cgo.Send, after func(*Op), close b
 	return o, err
 }
 
+// startBatch counts the batch pending before starting it (so the call is
+// not released under it) and uncounts it if the start fails; the C call is
+// made holding startMu only, so the poller's batchDone never waits for it.
 func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
+	sc.startMu.Lock()
+	defer sc.startMu.Unlock()
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if close {
-		if sc.closeStarted {
-			return nil, errCloseStarted
-		}
+	if close && sc.closeStarted {
+		sc.mu.Unlock()
+		return nil, errCloseStarted
+	}
+	if sc.finished {
+		sc.mu.Unlock()
+		return nil, ErrCallOver
 	}
 	o := newOp(sc, sc.q, ops)
 	o.after = after
 	o.unwaited = after != nil
 	b := cgo.NewBatch(o, cgo.TagBatch)
-	if sc.finished {
-		b.Free()
-		return nil, ErrCallOver
-	}
-	if o.unwaited {
-		sc.q.expectUnwaited()
-	}
-	if rc := sc.c.StartBatch(b, ops, send); rc != cgo.CallOK {
-		if o.unwaited {
-			sc.q.unexpect()
-		}
-		b.Free()
-		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
-	}
+	c := sc.c
 	sc.pending++
+	statusSent, closeStarted := sc.statusSent, sc.closeStarted
 	if ops&cgo.OpSendStatusFromServer != 0 {
 		sc.statusSent = true
 	}
 	if ops&cgo.OpRecvCloseOnServer != 0 {
 		sc.closeStarted = true
+	}
+	sc.mu.Unlock()
+	if o.unwaited {
+		sc.q.expectUnwaited()
+	}
+	if rc := c.StartBatch(b, ops, send); rc != cgo.CallOK {
+		if o.unwaited {
+			sc.q.unexpect()
+		}
+		b.Free()
+		sc.mu.Lock()
+		sc.statusSent, sc.closeStarted = statusSent, closeStarted
+		sc.mu.Unlock()
+		sc.batchDone(o, false) // uncount it; releases the call if it was the last
+		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
 	}
 	return o, nil
 }
@@ -412,32 +482,32 @@ func (sc *ServerCall) Closed() <-chan struct{} { return sc.closed }
 
 // Cancel is grpc_call_cancel.
 func (sc *ServerCall) Cancel() bool {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.finished {
+	c, ok := sc.pin()
+	if !ok {
 		return false
 	}
-	return sc.c.Cancel() == cgo.CallOK
+	defer sc.unpin()
+	return c.Cancel() == cgo.CallOK
 }
 
 // Peer is grpc_call_get_peer.
 func (sc *ServerCall) Peer() string {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.finished {
+	c, ok := sc.pin()
+	if !ok {
 		return ""
 	}
-	return sc.c.Peer()
+	defer sc.unpin()
+	return c.Peer()
 }
 
 // AuthContext is grpc_call_auth_context, read into Go.
 func (sc *ServerCall) AuthContext() (props []cgo.AuthProperty, identityName string, authenticated, ok bool) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.finished {
+	c, pinned := sc.pin()
+	if !pinned {
 		return nil, "", false, false
 	}
-	return sc.c.AuthContext()
+	defer sc.unpin()
+	return c.AuthContext()
 }
 
 // Reject answers a call without running a handler: one batch of
@@ -461,14 +531,15 @@ func (sc *ServerCall) Finish() {
 		sc.mu.Unlock()
 		return
 	}
-	sc.ownerDone = true
 	if !sc.statusSent && !sc.finished {
-		sc.c.Cancel()
+		// Cancelled without sc.mu (pinned), before ownerDone allows the release.
+		sc.pins++
+		c := sc.c
+		sc.mu.Unlock()
+		c.Cancel()
+		sc.mu.Lock()
+		sc.pins--
 	}
-	release := sc.pending == 0 && !sc.finished
-	c := sc.takeLocked(release)
-	sc.mu.Unlock()
-	if release {
-		sc.release(c)
-	}
+	sc.ownerDone = true
+	sc.releaseLocked()
 }

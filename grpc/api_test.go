@@ -1,8 +1,15 @@
 package grpc_test
 
 import (
-	"bufio"
+	"fmt"
+	"go/ast"
+	"go/build"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -193,40 +200,468 @@ func TestPythonNamesHaveGoSymbols(t *testing.T) {
 	}
 }
 
-// TestPythonToGoTable checks docs/python-to-go.md: it lists all 145
-// checklist IDs, and every row it marks as done names a Python symbol
-// that this test pins (or an enum member).
+// TestPythonToGoTable checks docs/python-to-go.md against the source of
+// package grpc. The name table must list exactly API-001..API-145, every row
+// marked done must name a Python symbol that pythonToGo pins (or an enum
+// member), and every Go identifier named in the Go column of the name table
+// and of the "Additions" table must exist in the package's public API, read
+// from its .go files (see goAPIOf). Each missing identifier is reported with
+// its row.
+//
+// Only code spans (`...`) of the Go column are read; the prose around them
+// ("(nil = None)", "range", "also") is not. Each span is split into Go tokens
+// and these forms are recognised:
+//
+//   - `grpc.Name` anywhere in a span (a call `grpc.F(...)`, a type in a
+//     signature `(*grpc.Channel, error)`, `[]grpc.T`, `map[string]*grpc.T`):
+//     Name must be an exported top-level name (func, type, var or const).
+//   - `grpc.T{A, B}` or `grpc.T{A: x}`: additionally A and B must be exported
+//     fields of struct T (`grpc.T{...}` names no field).
+//   - `v.Name` with v a lower-case variable (`ch.Close()`, `mc.Call(...)`,
+//     `it.All()`): followed by "(" Name must be an exported method of some
+//     exported type; otherwise an exported method or field of some exported
+//     type.
+//   - A span that starts with an exported `Name(`, such as
+//     `AddDoneCallback(func(grpc.Future))` or `Code() grpc.StatusCode`:
+//     Name must be an exported method of some exported type.
+//   - A span that follows the word "field" (field `Method`, field
+//     `Timeout *time.Duration`): its first identifier must be an exported
+//     field of some exported struct.
+//   - Any other exported identifier without a qualifier (`CallIterator`,
+//     `StatusCodeNotFound`, `*RpcMethodHandler` in a signature): an exported
+//     top-level name.
+//   - Names qualified by a standard-library package (`time.Duration`,
+//     `iter.Seq2`, `slog.Logger`; see stdQualifiers) and lower-case
+//     identifiers (`ctx`, `callback(metadata, err)`, `any`, `error`) are not
+//     checked.
+//   - A qualifier that is exported (`Server.Stop`) is reported as an
+//     unrecognised form.
+//
+// In the name table, a row whose Python name is a member `grpc.C.member` of a
+// class C that is a Go type is held tighter: the first method the row names
+// must be in C's method set, and its fields must be fields of C (methods and
+// fields promoted through embedding within the package count).
+//
+// Every row must name at least one identifier in a recognised form, so a row
+// cannot escape the check by dropping its backticks.
 func TestPythonToGoTable(t *testing.T) {
-	f, err := os.Open("../docs/python-to-go.md")
+	api := goAPIOf(t, "../grpc")
+	data, err := os.ReadFile("../docs/python-to-go.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	row := regexp.MustCompile("^\\| (API-\\d{3}) \\| `([^`]+)` \\| (.*) \\| (.*) \\|$")
 	ids := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		m := row.FindStringSubmatch(sc.Text())
-		if m == nil {
+	member := regexp.MustCompile(`^grpc\.([A-Z]\w*)\.([a-z_]\w*)$`)
+	additions, inAdditions, checked := 0, false, 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			inAdditions = strings.HasPrefix(line, "## Additions")
 			continue
 		}
-		ids[m[1]] = true
-		py, state := m[2], strings.TrimSpace(m[4])
-		if !strings.HasPrefix(state, "done") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cols := tableCells(line)
+		if inAdditions {
+			if len(cols) != 3 || cols[1] == "Go" || strings.HasPrefix(cols[1], "---") {
+				continue
+			}
+			additions++
+			checked += api.checkGoColumn(t, fmt.Sprintf("Additions row %d", additions), cols[1], "")
+			continue
+		}
+		if len(cols) != 4 || !regexp.MustCompile(`^API-\d{3}$`).MatchString(cols[0]) {
+			continue
+		}
+		id, state := cols[0], cols[3]
+		if ids[id] {
+			t.Errorf("%s is listed twice", id)
+		}
+		ids[id] = true
+		py, ok := strings.CutPrefix(cols[1], "`")
+		py, ok2 := strings.CutSuffix(py, "`")
+		if !ok || !ok2 {
+			t.Errorf("%s: Python column %q is not one code span", id, cols[1])
 			continue
 		}
 		name := strings.SplitN(py, "(", 2)[0]
 		name = strings.TrimPrefix(strings.TrimPrefix(name, "class "), "exception ")
+		class := ""
+		if m := member.FindStringSubmatch(name); m != nil {
+			class = m[1]
+		}
+		checked += api.checkGoColumn(t, id, cols[2], class)
+		if !strings.HasPrefix(state, "done") {
+			continue
+		}
 		if strings.HasPrefix(name, "grpc.StatusCode.") || strings.HasPrefix(name, "grpc.ChannelConnectivity.") {
 			continue
 		}
 		if _, ok := pythonToGo[name]; !ok {
-			t.Errorf("%s %s is marked done but has no pinned Go symbol", m[1], name)
+			t.Errorf("%s %s is marked done but has no pinned Go symbol", id, name)
 		}
 	}
 	if len(ids) != 145 {
 		t.Errorf("table lists %d checklist IDs, want 145", len(ids))
 	}
+	for i := 1; i <= 145; i++ {
+		if id := fmt.Sprintf("API-%03d", i); !ids[id] {
+			t.Errorf("table has no row %s", id)
+		}
+	}
+	if additions == 0 {
+		t.Error(`no rows found under "## Additions"`)
+	}
+	t.Logf("checked %d Go identifiers in %d name-table rows and %d Additions rows", checked, len(ids), additions)
+}
+
+// tableCells splits a Markdown table row into its trimmed cells; a "|" inside
+// a code span does not split.
+func tableCells(line string) []string {
+	line = strings.TrimSpace(line)
+	line = strings.TrimSuffix(strings.TrimPrefix(line, "|"), "|")
+	var cells []string
+	var cur strings.Builder
+	inCode := false
+	for _, r := range line {
+		switch {
+		case r == '`':
+			inCode = !inCode
+		case r == '|' && !inCode:
+			cells = append(cells, strings.TrimSpace(cur.String()))
+			cur.Reset()
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	return append(cells, strings.TrimSpace(cur.String()))
+}
+
+// stdQualifiers are the package names whose qualified identifiers in the
+// table are Go's, not grpc's, and go unchecked.
+var stdQualifiers = map[string]bool{
+	"time": true, "iter": true, "io": true, "slog": true, "context": true,
+	"errors": true, "fmt": true, "os": true, "sync": true, "net": true,
+}
+
+// goAPI is the public API of package grpc, read from its source.
+type goAPI struct {
+	top       map[string]bool            // exported top-level names
+	methods   map[string]map[string]bool // exported type -> its exported methods, promoted ones included
+	fields    map[string]map[string]bool // exported struct type -> its exported fields, promoted ones included
+	anyMethod map[string]bool            // exported methods of some exported type
+	anyField  map[string]bool            // exported fields of some exported struct
+}
+
+// goAPIOf parses the non-test .go files of dir that the default build
+// context selects (as `go test` builds them) with go/parser, and collects
+// the exported top-level names, and the exported methods (declared on the
+// type, listed in an interface, or promoted from a type of the package
+// embedded in a struct or interface or aliased) and exported fields
+// (promoted ones included) of each exported type.
+func goAPIOf(t *testing.T, dir string) *goAPI {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type typeInfo struct {
+		methods, fields map[string]bool
+		embeds          []string // types of this package embedded or aliased
+	}
+	types := map[string]*typeInfo{}
+	info := func(name string) *typeInfo {
+		if types[name] == nil {
+			types[name] = &typeInfo{methods: map[string]bool{}, fields: map[string]bool{}}
+		}
+		return types[name]
+	}
+	// localName is the name of a type of this package in expression e
+	// (T, *T, T[K], *T[K, V]), or "".
+	var localName func(e ast.Expr) string
+	localName = func(e ast.Expr) string {
+		switch e := e.(type) {
+		case *ast.Ident:
+			return e.Name
+		case *ast.StarExpr:
+			return localName(e.X)
+		case *ast.IndexExpr:
+			return localName(e.X)
+		case *ast.IndexListExpr:
+			return localName(e.X)
+		case *ast.ParenExpr:
+			return localName(e.X)
+		}
+		return ""
+	}
+	api := &goAPI{top: map[string]bool{}, methods: map[string]map[string]bool{},
+		fields: map[string]map[string]bool{}, anyMethod: map[string]bool{}, anyField: map[string]bool{}}
+	fset := token.NewFileSet()
+	parsed := 0
+	for _, path := range paths {
+		base := filepath.Base(path)
+		if strings.HasSuffix(base, "_test.go") {
+			continue
+		}
+		if ok, err := build.Default.MatchFile(dir, base); err != nil {
+			t.Fatal(err)
+		} else if !ok {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name.Name != "grpc" {
+			continue
+		}
+		parsed++
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					if d.Name.IsExported() {
+						api.top[d.Name.Name] = true
+					}
+				} else if len(d.Recv.List) == 1 && d.Name.IsExported() {
+					if recv := localName(d.Recv.List[0].Type); recv != "" {
+						info(recv).methods[d.Name.Name] = true
+					}
+				}
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							if n.IsExported() {
+								api.top[n.Name] = true
+							}
+						}
+					case *ast.TypeSpec:
+						if s.Name.IsExported() {
+							api.top[s.Name.Name] = true
+						}
+						ti := info(s.Name.Name)
+						switch ty := s.Type.(type) {
+						case *ast.StructType:
+							for _, fl := range ty.Fields.List {
+								if len(fl.Names) == 0 { // embedded
+									if n := localName(fl.Type); n != "" {
+										ti.embeds = append(ti.embeds, n)
+										if ast.IsExported(n) {
+											ti.fields[n] = true
+										}
+									}
+									continue
+								}
+								for _, n := range fl.Names {
+									if n.IsExported() {
+										ti.fields[n.Name] = true
+									}
+								}
+							}
+						case *ast.InterfaceType:
+							for _, m := range ty.Methods.List {
+								if len(m.Names) == 0 {
+									if n := localName(m.Type); n != "" {
+										ti.embeds = append(ti.embeds, n)
+									}
+									continue
+								}
+								for _, n := range m.Names {
+									if n.IsExported() {
+										ti.methods[n.Name] = true
+									}
+								}
+							}
+						default:
+							if s.Assign.IsValid() { // type A = B
+								if n := localName(s.Type); n != "" {
+									ti.embeds = append(ti.embeds, n)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if parsed == 0 {
+		t.Fatalf("no Go files of package grpc in %s", dir)
+	}
+	var collect func(name string, seen map[string]bool, methods, fields map[string]bool)
+	collect = func(name string, seen map[string]bool, methods, fields map[string]bool) {
+		ti := types[name]
+		if ti == nil || seen[name] {
+			return
+		}
+		seen[name] = true
+		maps.Copy(methods, ti.methods)
+		maps.Copy(fields, ti.fields)
+		for _, e := range ti.embeds {
+			collect(e, seen, methods, fields)
+		}
+	}
+	for name := range types {
+		if !ast.IsExported(name) {
+			continue
+		}
+		methods, fields := map[string]bool{}, map[string]bool{}
+		collect(name, map[string]bool{}, methods, fields)
+		api.methods[name], api.fields[name] = methods, fields
+		maps.Copy(api.anyMethod, methods)
+		maps.Copy(api.anyField, fields)
+	}
+	return api
+}
+
+// checkGoColumn checks the Go identifiers that the Go column text col of row
+// names, in the forms TestPythonToGoTable lists. class, when not "", is the
+// Python class the row's member belongs to. It returns how many identifiers
+// it checked.
+func (api *goAPI) checkGoColumn(t *testing.T, row, col, class string) int {
+	t.Helper()
+	if _, ok := api.methods[class]; !ok {
+		class = "" // not a Go type: no tighter check
+	}
+	spans := regexp.MustCompile("`([^`]*)`").FindAllStringSubmatchIndex(col, -1)
+	checked, firstMethod := 0, true
+	missing := func(kind, name, span string) {
+		t.Helper()
+		t.Errorf("%s: Go column names %s %s (in `%s`), which package grpc does not have", row, kind, name, span)
+	}
+	method := func(name, span string) {
+		t.Helper()
+		checked++
+		switch {
+		case !api.anyMethod[name]:
+			missing("method", name, span)
+		case class != "" && firstMethod && !api.methods[class][name]:
+			t.Errorf("%s: Go column names method %s (in `%s`), which grpc.%s does not have", row, name, span, class)
+		}
+		firstMethod = false
+	}
+	for _, sp := range spans {
+		span := col[sp[2]:sp[3]]
+		isField := strings.HasSuffix(strings.TrimSpace(col[:sp[0]]), "field")
+		toks, err := goTokens(span)
+		if err != nil {
+			t.Errorf("%s: Go column span `%s` is not Go tokens: %v", row, span, err)
+			continue
+		}
+		tokAt := func(i int) token.Token {
+			if i < len(toks) {
+				return toks[i].tok
+			}
+			return token.EOF
+		}
+		for i := 0; i < len(toks); i++ {
+			if toks[i].tok != token.IDENT {
+				continue
+			}
+			name := toks[i].lit
+			if tokAt(i+1) == token.PERIOD && tokAt(i+2) == token.IDENT && (i == 0 || toks[i-1].tok != token.PERIOD) {
+				sel := toks[i+2].lit
+				j := i + 3
+				switch {
+				case name == "grpc":
+					checked++
+					if !api.top[sel] {
+						missing("top-level name", "grpc."+sel, span)
+					}
+					if tokAt(j) == token.LBRACE { // grpc.T{A, B: x}: fields of T
+						depth := 0
+						for ; j < len(toks); j++ {
+							switch toks[j].tok {
+							case token.LBRACE:
+								depth++
+							case token.RBRACE:
+								depth--
+							case token.IDENT:
+								prev, next := toks[j-1].tok, tokAt(j+1)
+								if depth == 1 && ast.IsExported(toks[j].lit) && (prev == token.LBRACE || prev == token.COMMA) &&
+									(next == token.COMMA || next == token.RBRACE || next == token.COLON) {
+									checked++
+									if !api.fields[sel][toks[j].lit] {
+										missing("field", "grpc."+sel+"."+toks[j].lit, span)
+									}
+								}
+							}
+							if depth == 0 {
+								break
+							}
+						}
+					}
+				case stdQualifiers[name]:
+				case !ast.IsExported(name): // a variable: v.Method(...) or v.Field
+					if !ast.IsExported(sel) {
+						break
+					}
+					if tokAt(j) == token.LPAREN {
+						method(sel, span)
+					} else {
+						checked++
+						if !api.anyMethod[sel] && !api.anyField[sel] {
+							missing("method or field", sel, span)
+						}
+					}
+				default:
+					checked++
+					t.Errorf("%s: Go column span `%s` has %s.%s, a form this test does not recognise (write grpc.%s, or v.%s for a method)", row, span, name, sel, sel, sel)
+				}
+				i = j - 1
+				continue
+			}
+			if !ast.IsExported(name) || (i > 0 && toks[i-1].tok == token.PERIOD) {
+				continue
+			}
+			switch {
+			case isField && i == 0:
+				checked++
+				if !api.anyField[name] {
+					missing("field", name, span)
+				} else if class != "" && !api.fields[class][name] {
+					t.Errorf("%s: Go column names field %s (in `%s`), which grpc.%s does not have", row, name, span, class)
+				}
+			case i == 0 && tokAt(1) == token.LPAREN:
+				method(name, span)
+			default:
+				checked++
+				if !api.top[name] {
+					missing("top-level name", name, span)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Errorf("%s: Go column %q names no Go identifier in a form this test recognises", row, col)
+	}
+	return checked
+}
+
+type goToken struct {
+	tok token.Token
+	lit string
+}
+
+// goTokens splits s into Go tokens (automatic semicolons dropped).
+func goTokens(s string) ([]goToken, error) {
+	fset := token.NewFileSet()
+	var sc scanner.Scanner
+	var errs scanner.ErrorList
+	sc.Init(fset.AddFile("", -1, len(s)), []byte(s), errs.Add, 0)
+	var toks []goToken
+	for {
+		_, tok, lit := sc.Scan()
+		if tok == token.EOF {
+			break
+		}
+		if tok == token.SEMICOLON && lit == "\n" {
+			continue
+		}
+		toks = append(toks, goToken{tok, lit})
+	}
+	return toks, errs.Err()
 }
 
 func TestStatusCodeValues(t *testing.T) {

@@ -24,9 +24,11 @@
 //	var rpcErr *grpc.RpcError
 //	if errors.As(err, &rpcErr) { log.Print(rpcErr.Code(), rpcErr.Details()) }
 //
-// A unary call is one batch of six ops on a shared completion queue; the
-// calling goroutine waits on a Go channel, never in C, so any number of
-// blocking calls costs no OS threads.
+// A unary call is one batch of six ops on a shared completion queue. The
+// calling goroutine either parks on a Go channel or, when the queue's
+// polling token is free, polls the queue itself; at most one thread per
+// queue is in the core's poll, so any number of blocking calls costs no
+// OS threads.
 //
 // # Server
 //

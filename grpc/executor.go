@@ -6,8 +6,10 @@ import (
 )
 
 // Executor stands for the futures.ThreadPoolExecutor grpc.server() takes as
-// thread_pool: something that runs handlers. Submit must not block; it
-// returns an error if the executor no longer accepts work.
+// thread_pool: something that runs handlers. Submit returns an error if
+// the executor no longer accepts work. The server calls a user Executor's
+// Submit on a goroutine of its own, never on a poller, so a Submit that
+// blocks (a bounded queue) delays only that RPC.
 type Executor interface {
 	Submit(fn func()) error
 }

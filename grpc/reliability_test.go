@@ -640,3 +640,53 @@ func TestStrandedBatchesGivenUp(t *testing.T) {
 		return strings.Contains(r.msg, "gave up on them")
 	})))
 }
+
+// blockingExecutor's Submit blocks until released: a bounded pool that is
+// full.
+type blockingExecutor struct{ gate chan struct{} }
+
+func (e blockingExecutor) Submit(fn func()) error {
+	<-e.gate
+	go fn()
+	return nil
+}
+
+// TestBlockingExecutorDoesNotStallTheQueue: a user Executor whose Submit
+// blocks must not stall the completion queue it was called from (Submit
+// used to run on the poller): a client on another channel, sharing the
+// engine's queues, keeps being served by a second server meanwhile.
+func TestBlockingExecutorDoesNotStallTheQueue(t *testing.T) {
+	leakcheck.Check(t)
+	gate := make(chan struct{})
+	_, blockedAddr := serve(t, blockingExecutor{gate}, service("test.Blocked", map[string]*grpc.RpcMethodHandler{"Echo": echoHandler()}))
+	_, addr := serve(t, nil, service("test.Free", map[string]*grpc.RpcMethodHandler{"Echo": echoHandler()}))
+	blocked, err := dial(t, blockedAddr).UnaryUnary("/test.Blocked/Echo").Future([]byte("x"), grpc.WithTimeout(testTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := dial(t, addr).UnaryUnary("/test.Free/Echo")
+	served := make(chan error, 1)
+	go func() {
+		for range 20 {
+			if _, err := free.Call([]byte("y"), grpc.WithTimeout(5*time.Second)); err != nil {
+				served <- err
+				return
+			}
+		}
+		served <- nil
+	}()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("an RPC to another server while an Executor's Submit blocks: %v", err)
+		}
+		close(gate)
+	case <-time.After(10 * time.Second):
+		t.Error("RPCs to another server stalled while an Executor's Submit blocked")
+		close(gate)
+		<-served
+	}
+	if _, err := blocked.Result(testTimeout); err != nil {
+		t.Fatalf("the RPC whose Submit blocked: %v", err)
+	}
+}

@@ -264,9 +264,19 @@ func (s *Server) dispatch(sc *core.ServerCall) {
 		go run()
 		return
 	}
-	if err := s.executor.Submit(run); err != nil {
-		go s.reject(sc, StatusCodeUnavailable, "Server's thread pool is shut down")
+	if pool, ok := s.executor.(*ThreadPoolExecutor); ok {
+		// Ours never blocks in Submit: it may run on the poller.
+		if err := pool.Submit(run); err != nil {
+			go s.reject(sc, StatusCodeUnavailable, "Server's thread pool is shut down")
+		}
+		return
 	}
+	// Any other Executor is user code, which may block: never on a poller.
+	go func() {
+		if err := s.executor.Submit(run); err != nil {
+			s.reject(sc, StatusCodeUnavailable, "Server's thread pool is shut down")
+		}
+	}()
 }
 
 // reject answers a call without a handler and gives back its slot.

@@ -294,10 +294,12 @@ func timeoutOnSleepingServer(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 	// Send one request and wait, without half-closing: the server never
 	// ends the stream, so only the deadline does. (The send may be refused
 	// once the deadline has passed: never block on it.)
+	stop, sent := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(sent)
 		select {
 		case d.send <- &pb.StreamingOutputCallRequest{Payload: payload(27182)}:
-		case <-time.After(5 * time.Second):
+		case <-stop: // the RPC ended first (its deadline may pass before it starts)
 		}
 	}()
 	for _, err := range d.it.All() {
@@ -305,6 +307,8 @@ func timeoutOnSleepingServer(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 			break
 		}
 	}
+	close(stop)
+	<-sent // only then close d.send: a send on a closed channel panics
 	close(d.send)
 	if c := d.it.Code(); c != grpc.StatusCodeDeadlineExceeded {
 		return fmt.Errorf("status %v, want DEADLINE_EXCEEDED", c)
