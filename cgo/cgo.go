@@ -32,8 +32,11 @@ import "C"
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	rtcgo "runtime/cgo"
+	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -76,8 +79,28 @@ const (
 // CallOK is GRPC_CALL_OK.
 const CallOK = int(C.GRPC_CALL_OK)
 
-// Init runs grpc_init once for the life of the process.
-func Init() { C.gp_init() }
+// CoreABI is the version series of the core this package's shim is written
+// against (core 29.x is gRPC 1.51, Debian's libgrpc-dev): the layouts of
+// grpc_op, grpc_metadata and the other structs it fills. The C headers
+// carry no version macro, so the linked library is checked at run time.
+const CoreABI = "29."
+
+var versionOnce sync.Once
+
+// Init runs grpc_init once for the life of the process, then checks that
+// the linked core is of the series the headers promised (as
+// confluent-kafka-go checks librdkafka): a mismatched libgrpc.so would
+// fill the shim's structs with another layout, so it stops here with a
+// clear message instead.
+func Init() {
+	C.gp_init()
+	versionOnce.Do(func() {
+		if v := VersionString(); !strings.HasPrefix(v, CoreABI) {
+			panic(fmt.Sprintf("grpcpy: linked gRPC core is version %s, but grpcpy was built for core %sx "+
+				"(gRPC 1.51, Debian's libgrpc-dev): rebuild against the installed headers or install the matching libgrpc", v, CoreABI))
+		}
+	})
+}
 
 // VersionString is grpc_version_string(), the C core's version.
 func VersionString() string { return C.GoString(C.gp_version_string()) }
@@ -361,6 +384,9 @@ func NewChannel(target string, creds ChannelCredentials, args *ArgsBuilder) Chan
 
 // Nil reports a failed creation.
 func (c Channel) Nil() bool { return c.p == nil }
+
+// Nil reports whether grpc_server_create failed.
+func (s Server) Nil() bool { return s.p == nil }
 
 // Destroy is grpc_channel_destroy.
 func (c Channel) Destroy() { C.gp_channel_destroy(c.p) }

@@ -15,16 +15,35 @@ var ErrChannelClosed = errors.New("Cannot invoke RPC on closed channel!")
 // ErrCallOver is returned when a batch is started on a call that has ended.
 var ErrCallOver = errors.New("the RPC has already terminated")
 
-// Status codes the engine itself produces (values of grpc_status_code).
+// The values of grpc_status_code, read from the core's header (package
+// cgo): the one copy package grpc's StatusCode members are defined from.
 const (
-	StatusOK                = 0
-	StatusCancelled         = 1
-	StatusUnknown           = 2
-	StatusDeadlineExceeded  = 4
-	StatusResourceExhausted = 8
-	StatusUnimplemented     = 12
-	StatusInternal          = 13
-	StatusUnavailable       = 14
+	StatusOK                 = cgo.StatusOK
+	StatusCancelled          = cgo.StatusCancelled
+	StatusUnknown            = cgo.StatusUnknown
+	StatusInvalidArgument    = cgo.StatusInvalidArgument
+	StatusDeadlineExceeded   = cgo.StatusDeadlineExceeded
+	StatusNotFound           = cgo.StatusNotFound
+	StatusAlreadyExists      = cgo.StatusAlreadyExists
+	StatusPermissionDenied   = cgo.StatusPermissionDenied
+	StatusResourceExhausted  = cgo.StatusResourceExhausted
+	StatusFailedPrecondition = cgo.StatusFailedPrecondition
+	StatusAborted            = cgo.StatusAborted
+	StatusOutOfRange         = cgo.StatusOutOfRange
+	StatusUnimplemented      = cgo.StatusUnimplemented
+	StatusInternal           = cgo.StatusInternal
+	StatusUnavailable        = cgo.StatusUnavailable
+	StatusDataLoss           = cgo.StatusDataLoss
+	StatusUnauthenticated    = cgo.StatusUnauthenticated
+)
+
+// The values of grpc_connectivity_state, from the core's header.
+const (
+	ConnectivityIdle             = cgo.ConnectivityIdle
+	ConnectivityConnecting       = cgo.ConnectivityConnecting
+	ConnectivityReady            = cgo.ConnectivityReady
+	ConnectivityTransientFailure = cgo.ConnectivityTransientFailure
+	ConnectivityShutdown         = cgo.ConnectivityShutdown
 )
 
 // Channel owns one grpc_channel and tracks the calls started on it, so that
@@ -85,7 +104,7 @@ func (ch *Channel) State(tryToConnect bool) (int, error) {
 	ch.mu.RLock()
 	defer ch.mu.RUnlock()
 	if ch.closed {
-		return 4, ErrChannelClosed // SHUTDOWN
+		return ConnectivityShutdown, ErrChannelClosed
 	}
 	return ch.c.CheckState(tryToConnect), nil
 }

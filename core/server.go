@@ -45,6 +45,9 @@ type Server struct {
 func NewServer(args *cgo.ArgsBuilder, onCall func(*ServerCall)) (*Server, error) {
 	e := Default()
 	s := cgo.NewServer(args)
+	if s.Nil() {
+		return nil, errors.New("grpc_server_create returned NULL")
+	}
 	srv := &Server{eng: e, s: s, onCall: onCall, stopped: make(chan struct{}),
 		burst: burstWatch{BurstRelease: DefaultBurstRelease}}
 	for _, q := range e.CQs() {

@@ -1,11 +1,45 @@
 package grpc
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/grpcpy/grpcpy/core"
 	"github.com/grpcpy/grpcpy/internal/logging"
 )
+
+// ChannelConnectivity mirrors grpc.ChannelConnectivity ("Mirrors
+// grpc_connectivity_state in the gRPC Core"); the integer is the core's.
+type ChannelConnectivity int
+
+// The members of grpc.ChannelConnectivity.
+const (
+	ChannelConnectivityIdle             ChannelConnectivity = core.ConnectivityIdle             // grpc.ChannelConnectivity.IDLE
+	ChannelConnectivityConnecting       ChannelConnectivity = core.ConnectivityConnecting       // grpc.ChannelConnectivity.CONNECTING
+	ChannelConnectivityReady            ChannelConnectivity = core.ConnectivityReady            // grpc.ChannelConnectivity.READY
+	ChannelConnectivityTransientFailure ChannelConnectivity = core.ConnectivityTransientFailure // grpc.ChannelConnectivity.TRANSIENT_FAILURE
+	ChannelConnectivityShutdown         ChannelConnectivity = core.ConnectivityShutdown         // grpc.ChannelConnectivity.SHUTDOWN
+)
+
+var connectivityNames = [...]string{"IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE", "SHUTDOWN"}
+
+// Name is the Python member name, e.g. "READY".
+func (c ChannelConnectivity) Name() string {
+	if c >= 0 && int(c) < len(connectivityNames) {
+		return connectivityNames[c]
+	}
+	return fmt.Sprintf("ChannelConnectivity(%d)", int(c))
+}
+
+// Value is grpcio's (core int, words) pair, e.g. (3, "transient failure").
+func (c ChannelConnectivity) Value() (int, string) {
+	return int(c), strings.ToLower(strings.ReplaceAll(c.Name(), "_", " "))
+}
+
+// String prints as Python: "ChannelConnectivity.READY".
+func (c ChannelConnectivity) String() string { return "ChannelConnectivity." + c.Name() }
 
 // Subscription is the handle Subscribe returns, standing for the
 // callback in Python's unsubscribe(callback) (Go funcs are not comparable).

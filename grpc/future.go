@@ -34,18 +34,6 @@ type Future interface {
 	AddDoneCallback(fn func(Future))
 }
 
-// FutureTimeoutError mirrors grpc.FutureTimeoutError: "Indicates that a
-// method call on a Future timed out."
-type FutureTimeoutError struct{}
-
-func (FutureTimeoutError) Error() string { return "grpc: Future timed out" }
-
-// FutureCancelledError mirrors grpc.FutureCancelledError: "Indicates that the
-// computation underlying a Future was cancelled."
-type FutureCancelledError struct{}
-
-func (FutureCancelledError) Error() string { return "grpc: Future was cancelled" }
-
 // waitDone waits for done, for at most the optional timeout.
 func waitDone(done <-chan struct{}, timeout []time.Duration) bool {
 	if len(timeout) == 0 {

@@ -112,12 +112,6 @@ func (f StreamStreamClientInterceptorFunc) InterceptStreamStream(c StreamStreamC
 	return f(c, d, r)
 }
 
-// TypeError stands for the TypeError grpcio raises for a value of the
-// wrong kind, e.g. an interceptor of none of the four client kinds.
-type TypeError struct{ Msg string }
-
-func (e *TypeError) Error() string { return "grpc: " + e.Msg }
-
 // InterceptChannel mirrors grpc.intercept_channel(channel, *interceptors):
 // a Channel whose RPCs pass through the interceptors, "given control in
 // the order they are listed". Each must implement at least one of the four

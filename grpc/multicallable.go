@@ -1,11 +1,6 @@
 package grpc
 
-import (
-	"context"
-	"errors"
-
-	"github.com/grpcpy/grpcpy/core"
-)
+import "github.com/grpcpy/grpcpy/core"
 
 // UnaryUnaryMultiCallable mirrors grpc.UnaryUnaryMultiCallable: "Affords
 // invoking a unary-unary RPC from client-side." Each invocation is one core
@@ -111,64 +106,4 @@ func (m *UnaryUnaryMultiCallable) complete(s *rpcState, op *core.Op) {
 		}
 	}
 	s.terminate(resp, code, details, initial, trailing, op.ErrorString)
-}
-
-// newRPC is the common start of every client RPC: validate the metadata,
-// serialise a unary request, honour an already-done context, and create
-// the core call. An RPC that ends before reaching the core (a request
-// that fails to serialise, a done context) comes back terminated, with a
-// nil core call. Errors are for bad arguments only.
-func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, request any, unaryRequest bool) (
-	s *rpcState, o callOptions, md core.MetadataBuf, payload []byte, err error) {
-	o = buildCallOptions(opts)
-	if md, err = checkMetadata(o.metadata); err != nil {
-		return nil, o, md, nil, err
-	}
-	timeout, deadline, hasDeadline := o.deadline()
-	if unaryRequest {
-		var serr error
-		if payload, serr = serialize(ser, request); serr != nil {
-			s = newRPCState(nil, deadline, hasDeadline)
-			s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, serr.Error())
-			return s, o, md, nil, nil
-		}
-	}
-	if o.ctx != nil && o.ctx.Err() != nil {
-		s = newRPCState(nil, deadline, hasDeadline)
-		// The context says which it was: a deadline can pass between
-		// o.deadline() and here, so the computed timeout cannot tell.
-		code, details := StatusCodeCancelled, "Locally cancelled by application!"
-		if errors.Is(o.ctx.Err(), context.DeadlineExceeded) {
-			code, details = StatusCodeDeadlineExceeded, "Deadline Exceeded"
-		}
-		s.terminate(nil, code, details, nil, nil, o.ctx.Err().Error())
-		return s, o, md, nil, nil
-	}
-	if hasDeadline && timeout <= 0 {
-		// A deadline already past (a negative or zero timeout, an expired
-		// context deadline) ends the RPC here: handed to the core, the
-		// deadline timer raced a fast server and 43 of 50 such RPCs came
-		// back OK, where grpcio reports DEADLINE_EXCEEDED every time.
-		s = newRPCState(nil, deadline, hasDeadline)
-		s.terminate(nil, StatusCodeDeadlineExceeded, "Deadline Exceeded", nil, nil,
-			"deadline already passed when the RPC started")
-		return s, o, md, nil, nil
-	}
-	cc, err := ch.c.NewCall(method, "", timeout)
-	if err != nil {
-		if errors.Is(err, core.ErrChannelClosed) {
-			return nil, o, md, nil, ErrChannelClosed
-		}
-		return nil, o, md, nil, err
-	}
-	if o.credentials != nil {
-		creds := o.credentials.build()
-		err := cc.SetCredentials(creds)
-		creds.Release() // the call holds its own reference
-		if err != nil {
-			cc.Abandon()
-			return nil, o, md, nil, err
-		}
-	}
-	return newRPCState(cc, deadline, hasDeadline), o, md, payload, nil
 }
