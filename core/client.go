@@ -181,24 +181,16 @@ func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 	cc.pending++
 	cc.ops = append(cc.ops, o)
 	cc.mu.Unlock()
-	if o.unwaited {
-		cc.q.expectUnwaited()
-	}
-	rc := c.StartBatch(b, ops, send)
+	var rc int
+	cc.q.post(o.unwaited, false, func() bool { rc = c.StartBatch(b, ops, send); return rc == cgo.CallOK })
 	cc.startMu.Unlock()
 	if rc != cgo.CallOK {
-		if o.unwaited {
-			cc.q.unexpect()
-		}
 		b.Free()
 		cc.mu.Lock()
 		cc.pending--
 		cc.dropOpLocked(o)
 		cc.releaseLocked(cc.finished)
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
-	}
-	if after != nil {
-		cc.q.noteUnwaited()
 	}
 	return o, nil
 }
@@ -408,9 +400,10 @@ func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
 		return ErrChannelClosed
 	}
 	q := ch.eng.pick()
-	q.expectUnwaited()
-	ch.c.Watch(last, cgo.NoDeadline, q.cq, cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
-	q.noteUnwaited()
+	q.post(true, false, func() bool {
+		ch.c.Watch(last, cgo.NoDeadline, q.cq, cgo.NewBatch(&watchTag{onChange}, cgo.TagConnectivity))
+		return true
+	})
 	return nil
 }
 

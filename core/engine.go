@@ -3,6 +3,15 @@
 // pollers, client calls, server calls and the server's accept loop. It
 // speaks to the C core only through package cgo.
 //
+// # The invariant
+//
+// While any tag is pending on a queue, some goroutine is polling it or
+// will be woken. Every tag (batch, request-call slot, connectivity watch,
+// shutdown notice) is posted through queue.post, which keeps it: a waited
+// batch's waiter polls or parks in Op.Wait; a tag nobody waits for is
+// counted (queue.unwaited) before it is posted and announced after, and
+// while any is counted a standing-by poller ticks.
+//
 // # Pollers
 //
 // A small fixed set of "next" completion queues (one per 4 GOMAXPROCS, at
@@ -337,14 +346,37 @@ func (q *queue) release() {
 	}
 }
 
-// expectUnwaited counts a tag nobody will Wait for, before it is posted
-// (the count must not miss its completion); unexpect undoes it if posting
-// failed.
-func (q *queue) expectUnwaited() { q.unwaited.Add(1) }
-func (q *queue) unexpect()       { q.unwaited.Add(-1) }
+// post is the one way a tag is posted on q, and keeps the engine's
+// invariant: while any tag is pending on a queue, some goroutine is
+// polling it or will be woken. start posts the tag (a batch start, a
+// request-call slot, a watch, a shutdown notice) and reports whether the
+// core took it.
+//   - A waited tag (its waiter calls Op.Wait, which polls or parks) needs
+//     nothing more.
+//   - A tag nobody waits for (its completion runs a hook) is counted in
+//     unwaited before start, so the count never misses its completion;
+//     uncounted if start fails; and announced after (noteUnwaited), so a
+//     standing-by poller wakes or the holder hands over when it leaves.
+//     fromHolder skips the announcement for a caller that holds the token
+//     (a completion target re-posting): it goes on polling, and the count
+//     keeps the standing-by poller's tick armed once it stops.
+func (q *queue) post(unwaited, fromHolder bool, start func() bool) bool {
+	if !unwaited {
+		return start()
+	}
+	q.unwaited.Add(1)
+	if !start() {
+		q.unwaited.Add(-1)
+		return false
+	}
+	if !fromHolder {
+		q.noteUnwaited()
+	}
+	return true
+}
 
-// noteUnwaited is called after posting a tag nobody will Wait for (its
-// completion runs a hook): someone must be polling for it.
+// noteUnwaited is called (by post) after posting a tag nobody will Wait
+// for: someone must be polling for it.
 func (q *queue) noteUnwaited() {
 	q.mu.Lock()
 	if q.held {

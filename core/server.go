@@ -132,10 +132,7 @@ func (srv *Server) Start() error {
 	srv.slots += len(slots) // counted before posting (see post)
 	srv.mu.Unlock()
 	for _, r := range slots {
-		srv.post(r)
-	}
-	for _, q := range srv.eng.qs {
-		q.noteUnwaited() // a standing-by poller starts ticking for the slots
+		srv.post(r, false)
 	}
 	return nil
 }
@@ -154,27 +151,31 @@ type requestSlot struct {
 // (the count keeps the server from being destroyed under the post); it
 // uncounts it if the core refuses. It makes the C call without srv.mu, so
 // the replenishing poller does not hold the lock every call's end needs.
-func (srv *Server) post(r *requestSlot) {
-	var rc int
-	r.q.expectUnwaited()
-	if r.registered {
-		b := cgo.NewBatch(r, cgo.TagRequestRegistered)
-		if rc = srv.s.RequestRegisteredCall(r.rm, r.q.cq, b); rc != cgo.CallOK {
-			b.Free()
+// fromHolder: the caller is the queue's token holder (engine.go, post).
+func (srv *Server) post(r *requestSlot, fromHolder bool) {
+	ok := r.q.post(true, fromHolder, func() bool {
+		var rc int
+		if r.registered {
+			b := cgo.NewBatch(r, cgo.TagRequestRegistered)
+			if rc = srv.s.RequestRegisteredCall(r.rm, r.q.cq, b); rc != cgo.CallOK {
+				b.Free()
+			}
+		} else {
+			b := cgo.NewBatch(r, cgo.TagRequestCall)
+			if rc = srv.s.RequestCall(r.q.cq, b); rc != cgo.CallOK {
+				b.Free()
+			}
 		}
-	} else {
-		b := cgo.NewBatch(r, cgo.TagRequestCall)
-		if rc = srv.s.RequestCall(r.q.cq, b); rc != cgo.CallOK {
-			b.Free()
-		}
-	}
-	if rc != cgo.CallOK {
-		r.q.unexpect()
+		return rc == cgo.CallOK
+	})
+	if !ok {
 		srv.mu.Lock()
 		srv.slots--
 		destroy := srv.maybeDestroyLocked()
 		srv.mu.Unlock()
-		destroy()
+		if destroy {
+			srv.destroy()
+		}
 	}
 }
 
@@ -187,7 +188,9 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	if !ev.Success {
 		destroy := srv.maybeDestroyLocked()
 		srv.mu.Unlock()
-		destroy()
+		if destroy {
+			srv.destroy()
+		}
 		return
 	}
 	b := ev.Batch
@@ -213,7 +216,7 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	}
 	srv.mu.Unlock()
 	if replenish {
-		srv.post(r) // replenish the slot this call used
+		srv.post(r, true) // replenish the slot this call used (on the holder)
 	}
 	srv.onCall(sc)
 }
@@ -225,28 +228,32 @@ func (t *shutdownTag) Complete(cgo.Event) {
 	t.srv.shutdownSeen = true
 	destroy := t.srv.maybeDestroyLocked()
 	t.srv.mu.Unlock()
-	destroy()
+	if destroy {
+		t.srv.destroy()
+	}
 }
 
 // maybeDestroyLocked marks the server destroyed once it is shut down and
-// every slot and call is back; the returned func, run after srv.mu is
-// released, destroys it (grpc_server_destroy), runs the onDestroy hooks
-// and closes Stopped. It is a no-op func otherwise.
-func (srv *Server) maybeDestroyLocked() func() {
+// every slot and call is back, and reports whether it did: the caller then
+// calls destroy after releasing srv.mu, so grpc_server_destroy and the
+// onDestroy hooks never run under the lock.
+func (srv *Server) maybeDestroyLocked() bool {
 	if srv.destroyed || !srv.shutdownSeen || srv.slots > 0 || srv.calls > 0 {
-		return func() {}
+		return false
 	}
 	srv.destroyed = true
 	srv.stopBurstLocked()
-	s, hooks := srv.s, srv.onDestroy
-	srv.onDestroy = nil
-	return func() {
-		s.Destroy()
-		for _, f := range hooks {
-			f()
-		}
-		close(srv.stopped)
+	return true
+}
+
+// destroy is grpc_server_destroy, then the onDestroy hooks; it closes
+// Stopped. Only after maybeDestroyLocked returned true, without srv.mu.
+func (srv *Server) destroy() {
+	srv.s.Destroy()
+	for _, f := range srv.onDestroy {
+		f()
 	}
+	close(srv.stopped)
 }
 
 // Shutdown is grpc_server_shutdown_and_notify: no new calls are accepted;
@@ -259,9 +266,10 @@ func (srv *Server) Shutdown() {
 	}
 	srv.shuttingDown = true
 	q := srv.eng.pick()
-	q.expectUnwaited()
-	srv.s.ShutdownAndNotify(q.cq, cgo.NewBatch(&shutdownTag{srv}, cgo.TagShutdown))
-	q.noteUnwaited()
+	q.post(true, false, func() bool {
+		srv.s.ShutdownAndNotify(q.cq, cgo.NewBatch(&shutdownTag{srv}, cgo.TagShutdown))
+		return true
+	})
 }
 
 // CancelAll is grpc_server_cancel_all_calls; only after Shutdown.
@@ -290,7 +298,9 @@ func (srv *Server) callDone() {
 	srv.callEndedLocked()
 	destroy := srv.maybeDestroyLocked()
 	srv.mu.Unlock()
-	destroy()
+	if destroy {
+		srv.destroy()
+	}
 }
 
 // ServerCall is one server-side grpc_call. Its owner (the handler
@@ -383,11 +393,7 @@ func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, e
 // start starts a batch; with close, the batch carries RECV_CLOSE_ON_SERVER,
 // which is started at most once (errCloseStarted otherwise).
 func (sc *ServerCall) start(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
-	o, err := sc.startBatch(ops, send, after, close)
-	if err == nil && after != nil {
-		sc.q.noteUnwaited()
-	}
-	return o, err
+	return sc.startBatch(ops, send, after, close)
 }
 
 // startBatch counts the batch pending before starting it (so the call is
@@ -419,13 +425,8 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), cl
 		sc.closeStarted = true
 	}
 	sc.mu.Unlock()
-	if o.unwaited {
-		sc.q.expectUnwaited()
-	}
-	if rc := c.StartBatch(b, ops, send); rc != cgo.CallOK {
-		if o.unwaited {
-			sc.q.unexpect()
-		}
+	var rc int
+	if !sc.q.post(o.unwaited, false, func() bool { rc = c.StartBatch(b, ops, send); return rc == cgo.CallOK }) {
 		b.Free()
 		sc.mu.Lock()
 		sc.statusSent, sc.closeStarted = statusSent, closeStarted

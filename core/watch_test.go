@@ -19,11 +19,22 @@ func TestWatchCompletesOnDestroy(t *testing.T) {
 	if err := ch.Watch(state, func(ok bool) { fired <- ok }); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Watch registers the core watch before returning; the channel stays
+	// IDLE (nothing asks it to connect), so the watch is still pending.
+	select {
+	case ok := <-fired:
+		t.Fatalf("watch completed before the channel was destroyed (success=%v)", ok)
+	default:
+	}
 	ch.Close()
 	select {
 	case ok := <-fired:
-		t.Logf("watch completed on destroy, success=%v", ok)
+		// Destroying the channel moves it to SHUTDOWN, a change from the
+		// watched state; with no deadline the watch cannot time out, so the
+		// core completes it with success.
+		if !ok {
+			t.Fatal("watch completed on destroy with success=false; want true (state changed to SHUTDOWN)")
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("watch never completed after the channel was destroyed")
 	}
