@@ -124,7 +124,8 @@ func Default() *Engine {
 	}
 	e := &Engine{}
 	for range n {
-		q := &queue{cq: cgo.NewCQ(), wake: make(chan struct{}, 1), tick: tick, held: true}
+		cq := cgo.NewCQ()
+		q := &queue{cq: cq, src: cq, wake: make(chan struct{}, 1), tick: tick, held: true}
 		e.qs = append(e.qs, q)
 		e.wg.Add(1)
 		go e.poll(q)
@@ -170,9 +171,19 @@ func (e *Engine) pick() *queue {
 	return e.qs[int(e.rr.Add(1))%len(e.qs)]
 }
 
+// eventSource is the one core call the polling loops make: cgo.CQ's Next
+// (grpc_completion_queue_next, freeing prev). It is an interface so the
+// engine's hand-off, counting and shutdown logic can be unit-tested on a
+// fake (engine_test.go); BenchmarkPollerRoundTrip measures what the
+// indirection costs.
+type eventSource interface {
+	Next(prev cgo.Batch, block bool) cgo.Event
+}
+
 // queue is one shared completion queue and its polling token.
 type queue struct {
-	cq   cgo.CQ
+	cq   cgo.CQ        // the core queue: calls, slots and watches are posted on it
+	src  eventSource   // what serve and pollFor poll: cq, or a test's fake
 	wake chan struct{} // capacity 1: wakes the standing-by poller
 	tick time.Duration
 
@@ -222,7 +233,7 @@ func (q *queue) serve() bool {
 	block := true
 	readied := 0
 	for {
-		ev := q.cq.Next(prev, block) // frees prev
+		ev := q.src.Next(prev, block) // frees prev
 		prev = cgo.Batch{}
 		switch ev.Type {
 		case cgo.QueueShutdown:
@@ -411,7 +422,7 @@ func (q *queue) pollFor(o *Op) {
 	var prev cgo.Batch
 	block := true
 	for {
-		ev := q.cq.Next(prev, block)
+		ev := q.src.Next(prev, block)
 		prev = cgo.Batch{}
 		switch ev.Type {
 		case cgo.QueueShutdown:
