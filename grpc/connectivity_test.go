@@ -133,16 +133,19 @@ func TestConnectivityLifecycle(t *testing.T) {
 
 	ch.Close()
 	rec.waitFor(t, i, grpc.ChannelConnectivityShutdown)
-	time.Sleep(50 * time.Millisecond)
-	if after := idle.snapshot(); len(after) != before {
-		t.Fatalf("unsubscribed callback was called: %v", after[before:])
-	}
 	t.Logf("states seen: %v", rec.snapshot())
 
 	// Subscribing to a closed channel reports SHUTDOWN at once.
 	late := newRecorder()
 	ch.Subscribe(late.record, false)
 	late.waitFor(t, 0, grpc.ChannelConnectivityShutdown)
+
+	// Callbacks run in order on one delivery queue, so once the late
+	// subscriber has seen SHUTDOWN (queued after everything Close and any
+	// earlier change queued) no delivery that could reach idle is left.
+	if after := idle.snapshot(); len(after) != before {
+		t.Fatalf("unsubscribed callback was called: %v", after[before:])
+	}
 }
 
 func TestChannelReadyFuture(t *testing.T) {

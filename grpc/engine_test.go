@@ -137,7 +137,7 @@ func leaver(unary *grpc.UnaryUnaryMultiCallable, n int) error {
 		case <-time.After(testTimeout):
 			return fmt.Errorf("future %d never completed", i)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // the scenario: this goroutine goes away, not polling
 	}
 	return nil
 }

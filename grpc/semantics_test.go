@@ -254,6 +254,9 @@ func TestDeadlineExceeded(t *testing.T) {
 			if _, ok := ctx.TimeRemaining(); !ok {
 				t.Error("handler sees no deadline")
 			}
+			// Poll is_active (the thing under test) with a bounded deadline;
+			// waitFor cannot be used here: it calls t.Fatalf, and this runs
+			// on a handler goroutine. The report below catches a timeout.
 			stop := time.Now().Add(testTimeout)
 			for ctx.IsActive() && time.Now().Before(stop) {
 				time.Sleep(5 * time.Millisecond)
@@ -291,9 +294,10 @@ func TestDeadlineExceeded(t *testing.T) {
 func TestClosedChannel(t *testing.T) {
 	leakcheck.Check(t)
 	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
 	methods := map[string]*grpc.RpcMethodHandler{
 		"Echo":  echoHandler(),
-		"Block": gate(release),
+		"Block": gate(release, func() { entered <- struct{}{} }),
 	}
 	_, target := serve(t, nil, service("test.C", methods))
 	ch, err := grpc.InsecureChannel(target)
@@ -308,7 +312,11 @@ func TestClosedChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // let the RPC reach the handler
+	select { // the RPC is in flight: it has reached the handler
+	case <-entered:
+	case <-time.After(testTimeout):
+		t.Fatal("the Block RPC never reached the handler")
+	}
 	ch.Close()
 	ch.Close() // idempotent
 	_, err = fut.Result(testTimeout)

@@ -157,7 +157,7 @@ func TestStopNoGraceBlocksUntilHandlersReturn(t *testing.T) {
 		"Stubborn": grpc.UnaryUnaryRpcMethodHandler(func(req any, ctx *grpc.ServicerContext) (any, error) {
 			entered <- struct{}{}
 			<-ctx.Context().Done()
-			time.Sleep(200 * time.Millisecond) // clean-up after cancellation
+			time.Sleep(200 * time.Millisecond) // slow clean-up after cancellation: what Stop must wait for
 			returned.Store(true)
 			return req, nil
 		}),
@@ -230,7 +230,7 @@ func TestThreadPoolExecutorBoundsHandlers(t *testing.T) {
 					break
 				}
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // work: keeps handlers overlapping so peak shows the bound
 			running.Add(-1)
 			return req, nil
 		}),
