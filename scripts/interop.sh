@@ -51,7 +51,18 @@ start() { # start NAME BINARY FLAGS... ; sets port[NAME] and pid[NAME]; logs to 
   wait_port "${port[$1]}" "${pid[$1]}" || { echo "$1 did not start listening on 127.0.0.1:${port[$1]}"; cat "$tmp/$1.log"; exit 1; }
 }
 
-total_pass=0 total_fail=0
+# The one known race in a peer, not in grpcpy: grpc-go's client for
+# cancel_after_begin cancels its context and then calls CloseAndRecv; if
+# the server's OK answer to the half-close is already buffered when its
+# receive runs, grpc-go's select picks it over the cancelled context half
+# the time and the case reports code 0 (seen 1 run in 2 under CI load, 0 in
+# 400 on an idle machine, against grpcpy's and grpc-go's own server alike).
+# Only that case, only with grpc-go's client, is run a second time, and the
+# first failure is printed as FLAKY with its output and counted in the
+# summary; every other failure fails the run at once.
+KNOWN_PEER_RACES="grpc-go:cancel_after_begin"
+
+total_pass=0 total_fail=0 total_flaky=0
 run_direction() { # LABEL CLIENT SERVER-NAME CLIENT-FLAGS...
   local label=$1 client=$2 server=$3 pass=0 fail=0 c rc t0 secs
   shift 3
@@ -59,6 +70,13 @@ run_direction() { # LABEL CLIENT SERVER-NAME CLIENT-FLAGS...
     t0=$SECONDS
     timeout 120 "$client" --server_host=127.0.0.1 --server_port="${port[$server]}" --test_case="$c" "$@" >"$tmp/run.log" 2>&1
     rc=$? secs=$((SECONDS-t0))
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [[ "$client" == */grpc-go/* ]] && [[ " $KNOWN_PEER_RACES " == *" grpc-go:$c "* ]]; then
+      echo "FLAKY $label: $c (exit $rc; a known grpc-go client race, run once more)"
+      tail -3 "$tmp/run.log" | sed 's/^/    /'
+      total_flaky=$((total_flaky+1))
+      timeout 120 "$client" --server_host=127.0.0.1 --server_port="${port[$server]}" --test_case="$c" "$@" >"$tmp/run.log" 2>&1
+      rc=$? secs=$((SECONDS-t0))
+    fi
     if [ "$rc" -eq 0 ]; then
       pass=$((pass+1)); echo "PASS $label: $c (${secs}s)"
     else
@@ -82,5 +100,6 @@ run_direction "grpc-go client -> grpcpy server, TLS" bin/grpc-go/client grpcpy-t
 run_direction "grpcpy client -> grpc-go server, plaintext" bin/interop_client grpcgo-plain
 run_direction "grpcpy client -> grpc-go server, TLS" bin/interop_client grpcgo-tls $tls_client_flags
 
+[ "$total_flaky" -eq 0 ] || echo "interop: $total_flaky known peer race(s) re-run (FLAKY lines above)"
 echo "interop: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
