@@ -78,25 +78,23 @@ type delivery struct {
 func (ch *Channel) Subscribe(callback func(ChannelConnectivity), tryToConnect bool) *Subscription {
 	c := ch.conn()
 	sub := &Subscription{callback: callback, tryToConnect: tryToConnect}
-	// The core calls are made without c.mu: the poller's changed takes it.
-	state, err := ch.c.State(tryToConnect)
-	if err != nil {
-		state = int(ChannelConnectivityShutdown)
-	}
+	// The state check and the watch stay under c.mu: reading the state
+	// outside it let a stale read overwrite a newer one and, under load, a
+	// try-to-connect subscriber saw only IDLE (TestConnectivityLifecycle).
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
 		c.enqueueLocked([]*Subscription{sub}, ChannelConnectivityShutdown)
-		c.mu.Unlock()
 		return sub
 	}
 	c.subs = append(c.subs, sub)
+	state, err := ch.c.State(c.tryToConnectLocked())
+	if err != nil {
+		state = int(ChannelConnectivityShutdown)
+	}
 	c.state = ChannelConnectivity(state)
 	c.enqueueLocked([]*Subscription{sub}, c.state)
-	arm, from := c.armLocked()
-	c.mu.Unlock()
-	if arm {
-		c.watch(from)
-	}
+	c.armLocked()
 	return sub
 }
 
@@ -129,57 +127,38 @@ func (c *connectivity) tryToConnectLocked() bool {
 	return false
 }
 
-// armLocked reports whether a core watch should start, and from which
-// state: none is pending and someone listens. It marks the watch pending;
-// the caller starts it with watch after releasing c.mu. A watch left
-// pending after the last Unsubscribe ends at the next change or when the
-// channel is destroyed.
-func (c *connectivity) armLocked() (bool, ChannelConnectivity) {
+// armLocked starts a core watch from the current state, if none is pending
+// and someone listens. A watch left pending after the last Unsubscribe
+// ends at the next change or when the channel is destroyed.
+func (c *connectivity) armLocked() {
 	if c.watching || c.closed || len(c.subs) == 0 {
-		return false, 0
+		return
 	}
-	c.watching = true
-	return true, c.state
-}
-
-// watch starts the core watch armLocked asked for (no lock held: it is a
-// core call).
-func (c *connectivity) watch(from ChannelConnectivity) {
-	if c.ch.c.Watch(int(from), c.changed) != nil {
-		c.mu.Lock()
-		c.watching = false
-		c.mu.Unlock()
+	if c.ch.c.Watch(int(c.state), c.changed) == nil {
+		c.watching = true
 	}
 }
 
 // changed runs on a poller when the watched state changed. It holds c.mu
-// only between its core calls, so the poller never waits on a goroutine
-// inside the core.
+// across its two short core calls (check, watch): moving them out let a
+// stale state win (see Subscribe); a Subscribe holding c.mu meanwhile is
+// also in a short core call.
 func (c *connectivity) changed(bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watching = false
 	if c.closed {
-		c.watching = false
-		c.mu.Unlock()
 		return
 	}
-	try := c.tryToConnectLocked()
-	c.mu.Unlock()
-	state, err := c.ch.c.State(try)
-	c.mu.Lock()
-	c.watching = false
-	if err != nil || c.closed {
-		c.mu.Unlock()
+	state, err := c.ch.c.State(c.tryToConnectLocked())
+	if err != nil {
 		return
 	}
 	if s := ChannelConnectivity(state); s != c.state {
 		c.state = s
 		c.enqueueLocked(append([]*Subscription(nil), c.subs...), s)
 	}
-	arm, from := c.armLocked()
-	c.mu.Unlock()
-	if arm {
-		c.watch(from)
-	}
+	c.armLocked()
 }
 
 // close delivers SHUTDOWN to every subscriber and stops watching.
