@@ -126,6 +126,7 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientC
 		return nil, errors.New("grpc_channel_create_call returned NULL")
 	}
 	cc := &ClientCall{ch: ch, c: c, q: q, method: method}
+	cc.ops = cc.opsBuf[:0]
 	ch.callsMu.Lock() // before RUnlock: Close sees every call it must cancel
 	ch.calls[cc] = struct{}{}
 	ch.callsMu.Unlock()
@@ -146,8 +147,9 @@ type ClientCall struct {
 	mu       sync.Mutex
 	c        cgo.Call
 	pending  int
-	pins     int   // core calls in progress without mu (pin): no release meanwhile
-	ops      []*Op // the batches pending, for checkStrand
+	pins     int    // core calls in progress without mu (pin): no release meanwhile
+	ops      []*Op  // the batches pending, for checkStrand
+	opsBuf   [4]*Op // ops' first backing array: no allocation per RPC
 	finished bool
 	strand   *time.Timer // armed when the status came with batches pending
 }

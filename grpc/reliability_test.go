@@ -618,27 +618,35 @@ func TestStrandedBatchesGivenUp(t *testing.T) {
 		}),
 	}))
 	ch := dial(t, addr)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 100 {
-				it, err := ch.UnaryStream("/test.Strand/US").Call([]byte("x"), grpc.WithTimeout(testTimeout))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				for range it.All() {
-				}
-			}
-		}()
+	gaveUp := func() int {
+		return len(logs.find(func(r capturedRecord) bool { return strings.Contains(r.msg, "gave up on them") }))
 	}
-	wg.Wait()
+	// Rounds of 800 calls until the give-up path has run at least once
+	// (1 to 11 times per round in practice), so a stubbed path fails.
+	for round := 0; round < 20 && gaveUp() == 0; round++ {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 100 {
+					it, err := ch.UnaryStream("/test.Strand/US").Call([]byte("x"), grpc.WithTimeout(testTimeout))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for range it.All() {
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if gaveUp() == 0 {
+		t.Fatal("no call gave up on its batches in 16,000 RPCs with a 20 µs grace")
+	}
 	waitFor(t, "orphans delivered late and freed", func() bool { return core.Live().Orphans == 0 })
-	t.Logf("calls that gave up on batches: %d", len(logs.find(func(r capturedRecord) bool {
-		return strings.Contains(r.msg, "gave up on them")
-	})))
+	t.Logf("calls that gave up on batches: %d", gaveUp())
 }
 
 // blockingExecutor's Submit blocks until released: a bounded pool that is
