@@ -288,63 +288,8 @@ func (b Batch) Free() {
 func (b Batch) Kind() int { return int(b.p.kind) }
 
 // Results, valid inside the completion only (the poller frees the batch on
-// its next Next).
-
-// HasMessage reports whether RECV_MESSAGE produced a message (false at end
-// of stream or on failure).
-func (b Batch) HasMessage() bool { return b.p.has_msg != 0 }
-
-// Message copies the received message into Go memory.
-func (b Batch) Message() []byte {
-	if b.p.has_msg == 0 {
-		return nil
-	}
-	if b.p.msg_len == 0 {
-		return []byte{}
-	}
-	return C.GoBytes(unsafe.Pointer(b.p.msg_ptr), C.int(b.p.msg_len))
-}
-
-func readMD(v *C.gp_md, n C.size_t) []Metadatum {
-	if n == 0 {
-		return nil
-	}
-	views := unsafe.Slice(v, int(n))
-	out := make([]Metadatum, len(views))
-	for i, m := range views {
-		out[i] = Metadatum{
-			Key:   C.GoStringN(m.key, C.int(m.key_len)),
-			Value: C.GoStringN(m.value, C.int(m.value_len)),
-		}
-	}
-	return out
-}
-
-// InitialMetadata copies RECV_INITIAL_METADATA (or, for a request-call tag,
-// the request metadata).
-func (b Batch) InitialMetadata() []Metadatum { return readMD(b.p.md_view, b.p.md_view_count) }
-
-// TrailingMetadata copies the trailing metadata of RECV_STATUS_ON_CLIENT.
-func (b Batch) TrailingMetadata() []Metadatum { return readMD(b.p.tmd_view, b.p.tmd_view_count) }
-
-// Status is the status code of RECV_STATUS_ON_CLIENT.
-func (b Batch) Status() int { return int(b.p.status) }
-
-// Details is the status message of RECV_STATUS_ON_CLIENT.
-func (b Batch) Details() string {
-	return C.GoStringN(b.p.details_ptr, C.int(b.p.details_len))
-}
-
-// ErrorString is the core's debug error string of RECV_STATUS_ON_CLIENT.
-func (b Batch) ErrorString() string {
-	if b.p.error_string == nil {
-		return ""
-	}
-	return C.GoString(b.p.error_string)
-}
-
-// Cancelled is the out-value of RECV_CLOSE_ON_SERVER.
-func (b Batch) Cancelled() bool { return b.p.cancelled != 0 }
+// its next Next). A batch of ops is read with Read (ops.go); a request-call
+// tag with the readers below and InitialMetadata, HasMessage and Message.
 
 // NewCall is the call a successful request-call tag delivered; the caller
 // now owns it and must Unref it.
@@ -419,32 +364,6 @@ type Call struct{ p *C.grpc_call }
 
 // Nil reports a failed creation or a released call.
 func (c Call) Nil() bool { return c.p == nil }
-
-// Send describes the send side of a batch.
-type Send struct {
-	Flags         uint32 // initial-metadata flags
-	Metadata      []byte // EncodeMetadata form
-	MetadataCount int
-	Message       []byte
-	Status        int
-	Details       string
-	Trailing      []byte
-	TrailingCount int
-}
-
-// StartBatch is grpc_call_start_batch for the ops bits in ops. It returns a
-// grpc_call_error; on anything but CallOK the caller frees b.
-func (c Call) StartBatch(b Batch, ops uint32, s *Send) int {
-	b.p.ops = C.uint32_t(ops)
-	if s == nil {
-		s = &Send{}
-	}
-	return int(C.gp_call_start_batch(c.p, b.p, C.uint32_t(s.Flags),
-		bytesPtr(s.Metadata), C.size_t(len(s.Metadata)), C.size_t(s.MetadataCount),
-		bytesPtr(s.Message), C.size_t(len(s.Message)),
-		C.int(s.Status), strPtr(s.Details), C.size_t(len(s.Details)),
-		bytesPtr(s.Trailing), C.size_t(len(s.Trailing)), C.size_t(s.TrailingCount)))
-}
 
 // Cancel is grpc_call_cancel.
 func (c Call) Cancel() int { return int(C.gp_call_cancel(c.p)) }

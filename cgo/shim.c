@@ -1,4 +1,5 @@
-/* shim.c: helpers over the gRPC C core. See shim.h for the ownership rules. */
+/* shim.c: helpers over the gRPC C core. See shim.h for the ownership rules; the batch ops
+ * are in ops.c. */
 #include "shim.h"
 
 #include "_cgo_export.h"
@@ -13,7 +14,7 @@
 
 static int64_t gp_live[GP_LIVE_N];
 
-static void live_add(int kind, int64_t d) {
+void gp_live_add(int kind, int64_t d) {
   __atomic_add_fetch(&gp_live[kind], d, __ATOMIC_RELAXED);
 }
 
@@ -59,8 +60,8 @@ static void gp_log(gpr_log_func_args* a) {
 }
 
 void gp_live_orphan(int64_t n) {
-  live_add(GP_LIVE_BATCH, -n);
-  live_add(GP_LIVE_ORPHAN, n);
+  gp_live_add(GP_LIVE_BATCH, -n);
+  gp_live_add(GP_LIVE_ORPHAN, n);
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -91,7 +92,7 @@ static gpr_timespec deadline_from(int64_t timeout_ns) {
 
 grpc_completion_queue* gp_cq_create(void) {
   grpc_completion_queue* cq = grpc_completion_queue_create_for_next(NULL);
-  if (cq) live_add(GP_LIVE_CQ, 1);
+  if (cq) gp_live_add(GP_LIVE_CQ, 1);
   return cq;
 }
 
@@ -99,71 +100,7 @@ void gp_cq_shutdown(grpc_completion_queue* cq) { grpc_completion_queue_shutdown(
 
 void gp_cq_destroy(grpc_completion_queue* cq) {
   grpc_completion_queue_destroy(cq);
-  live_add(GP_LIVE_CQ, -1);
-}
-
-static gp_md* md_view(const grpc_metadata_array* a, size_t* count) {
-  *count = a->count;
-  if (a->count == 0) return NULL;
-  gp_md* v = gpr_malloc(a->count * sizeof(gp_md));
-  for (size_t i = 0; i < a->count; i++) {
-    v[i].key = (const char*)GRPC_SLICE_START_PTR(a->metadata[i].key);
-    v[i].key_len = GRPC_SLICE_LENGTH(a->metadata[i].key);
-    v[i].value = (const char*)GRPC_SLICE_START_PTR(a->metadata[i].value);
-    v[i].value_len = GRPC_SLICE_LENGTH(a->metadata[i].value);
-  }
-  return v;
-}
-
-static void flatten_msg(gp_batch* b) {
-  if (b->recv_msg == NULL) return;
-  grpc_byte_buffer_reader r;
-  if (grpc_byte_buffer_reader_init(&r, b->recv_msg)) {
-    b->msg_flat = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    b->has_msg = 1;
-    b->msg_ptr = (const char*)GRPC_SLICE_START_PTR(b->msg_flat);
-    b->msg_len = GRPC_SLICE_LENGTH(b->msg_flat);
-  }
-}
-
-/* The read-after-event half of each op: flatten what core wrote. */
-static void flatten(gp_batch* b, int success) {
-  if (b->kind == GP_TAG_REQUEST_CALL || b->kind == GP_TAG_REQUEST_REGISTERED) {
-    if (!success || b->new_call == NULL) return;
-    live_add(GP_LIVE_CALL, 1);
-    b->md_view = md_view(&b->recv_md, &b->md_view_count);
-    gpr_timespec d;
-    if (b->kind == GP_TAG_REQUEST_CALL) {
-      b->method_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.method);
-      b->method_len = GRPC_SLICE_LENGTH(b->details.method);
-      b->host_ptr = (const char*)GRPC_SLICE_START_PTR(b->details.host);
-      b->host_len = GRPC_SLICE_LENGTH(b->details.host);
-      d = b->details.deadline;
-    } else {
-      flatten_msg(b);
-      d = b->reg_deadline;
-    }
-    if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) == 0) {
-      b->deadline_infinite = 1;
-    } else {
-      /* As grpcio does: the absolute deadline on the wall clock, so Go
-       * compares it with time.Now() without a hand-off skew. */
-      gpr_timespec rt = gpr_convert_clock_type(d, GPR_CLOCK_REALTIME);
-      b->deadline_unix_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-    }
-    return;
-  }
-  if (b->kind != GP_TAG_BATCH) return;
-  if (b->ops & GP_OP_RECV_MESSAGE) flatten_msg(b);
-  if (b->ops & GP_OP_RECV_INITIAL_METADATA) {
-    b->md_view = md_view(&b->recv_md, &b->md_view_count);
-  }
-  if (b->ops & GP_OP_RECV_STATUS_ON_CLIENT) {
-    b->tmd_view = md_view(&b->recv_tmd, &b->tmd_view_count);
-    b->details_ptr = (const char*)GRPC_SLICE_START_PTR(b->status_details);
-    b->details_len = GRPC_SLICE_LENGTH(b->status_details);
-  }
+  gp_live_add(GP_LIVE_CQ, -1);
 }
 
 gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev, int block) {
@@ -176,51 +113,9 @@ gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev, int block) {
   out.success = ev.success;
   if (ev.type == GRPC_OP_COMPLETE) {
     out.batch = (gp_batch*)ev.tag;
-    flatten(out.batch, ev.success);
+    gp_batch_flatten(out.batch, ev.success);
   }
   return out;
-}
-
-/* ---------- batches ---------- */
-
-gp_batch* gp_batch_new(uintptr_t handle, int kind) {
-  gp_batch* b = calloc(1, sizeof(gp_batch));
-  if (b == NULL) return NULL;
-  b->handle = handle;
-  b->kind = kind;
-  grpc_metadata_array_init(&b->recv_md);
-  grpc_metadata_array_init(&b->recv_tmd);
-  b->status_details = grpc_empty_slice();
-  if (kind == GP_TAG_REQUEST_CALL) grpc_call_details_init(&b->details);
-  live_add(GP_LIVE_BATCH, 1);
-  return b;
-}
-
-static void free_md(grpc_metadata* md, size_t n) {
-  if (md == NULL) return;
-  for (size_t i = 0; i < n; i++) {
-    grpc_slice_unref(md[i].key);
-    grpc_slice_unref(md[i].value);
-  }
-  gpr_free(md);
-}
-
-void gp_batch_free(gp_batch* b) {
-  if (b == NULL) return;
-  free_md(b->send_md, b->send_md_count);
-  free_md(b->send_tmd, b->send_tmd_count);
-  if (b->send_msg) grpc_byte_buffer_destroy(b->send_msg);
-  grpc_metadata_array_destroy(&b->recv_md);
-  grpc_metadata_array_destroy(&b->recv_tmd);
-  if (b->recv_msg) grpc_byte_buffer_destroy(b->recv_msg);
-  grpc_slice_unref(b->status_details);
-  if (b->error_string) gpr_free((void*)b->error_string);
-  if (b->kind == GP_TAG_REQUEST_CALL) grpc_call_details_destroy(&b->details);
-  if (b->has_msg) grpc_slice_unref(b->msg_flat);
-  gpr_free(b->md_view);
-  gpr_free(b->tmd_view);
-  free(b);
-  live_add(GP_LIVE_BATCH, -1);
 }
 
 /* ---------- flat buffers from Go ---------- */
@@ -232,7 +127,7 @@ static uint32_t rd_u32(const char** p) {
   return v;
 }
 
-static grpc_metadata* parse_md(const char* buf, size_t count) {
+grpc_metadata* gp_parse_md(const char* buf, size_t count) {
   if (count == 0) return NULL;
   grpc_metadata* md = gpr_malloc(count * sizeof(grpc_metadata));
   memset(md, 0, count * sizeof(grpc_metadata));
@@ -246,6 +141,15 @@ static grpc_metadata* parse_md(const char* buf, size_t count) {
     p += vl;
   }
   return md;
+}
+
+void gp_free_md(grpc_metadata* md, size_t n) {
+  if (md == NULL) return;
+  for (size_t i = 0; i < n; i++) {
+    grpc_slice_unref(md[i].key);
+    grpc_slice_unref(md[i].value);
+  }
+  gpr_free(md);
 }
 
 int64_t gp_metadata_check(const char* md, size_t md_len, size_t md_count, int* why) {
@@ -322,13 +226,13 @@ grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* cr
   grpc_channel* ch = grpc_channel_create(target, c, a);
   if (creds == NULL) grpc_channel_credentials_release(c);
   free_args(a);
-  if (ch) live_add(GP_LIVE_CHANNEL, 1);
+  if (ch) gp_live_add(GP_LIVE_CHANNEL, 1);
   return ch;
 }
 
 void gp_channel_destroy(grpc_channel* ch) {
   grpc_channel_destroy(ch);
-  live_add(GP_LIVE_CHANNEL, -1);
+  gp_live_add(GP_LIVE_CHANNEL, -1);
 }
 
 int gp_channel_check_state(grpc_channel* ch, int try_to_connect) {
@@ -358,86 +262,8 @@ grpc_call* gp_channel_create_call(grpc_channel* ch, grpc_completion_queue* cq,
                                              deadline_from(timeout_ns), NULL);
   grpc_slice_unref(m);
   if (hp) grpc_slice_unref(h);
-  if (call) live_add(GP_LIVE_CALL, 1);
+  if (call) gp_live_add(GP_LIVE_CALL, 1);
   return call;
-}
-
-grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_flags,
-                                    const char* md, size_t md_len, size_t md_count,
-                                    const char* msg, size_t msg_len,
-                                    int status, const char* details, size_t details_len,
-                                    const char* tmd, size_t tmd_len, size_t tmd_count) {
-  (void)md_len;
-  (void)tmd_len;
-  grpc_op ops[8];
-  memset(ops, 0, sizeof(ops));
-  size_t n = 0;
-  grpc_slice details_slice;
-  int have_details = 0;
-  uint32_t want = b->ops;
-
-  if (want & GP_OP_SEND_INITIAL_METADATA) {
-    b->send_md = parse_md(md, md_count);
-    b->send_md_count = md_count;
-    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[n].flags = md_flags;
-    ops[n].data.send_initial_metadata.count = md_count;
-    ops[n].data.send_initial_metadata.metadata = b->send_md;
-    n++;
-  }
-  if (want & GP_OP_SEND_MESSAGE) {
-    grpc_slice s = msg_len ? grpc_slice_from_copied_buffer(msg, msg_len) : grpc_empty_slice();
-    b->send_msg = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n].data.send_message.send_message = b->send_msg;
-    n++;
-  }
-  if (want & GP_OP_SEND_CLOSE_FROM_CLIENT) {
-    ops[n].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    n++;
-  }
-  if (want & GP_OP_SEND_STATUS_FROM_SERVER) {
-    b->send_tmd = parse_md(tmd, tmd_count);
-    b->send_tmd_count = tmd_count;
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.trailing_metadata_count = tmd_count;
-    ops[n].data.send_status_from_server.trailing_metadata = b->send_tmd;
-    ops[n].data.send_status_from_server.status = (grpc_status_code)status;
-    if (details_len > 0) {
-      details_slice = grpc_slice_from_copied_buffer(details, details_len);
-      have_details = 1;
-      ops[n].data.send_status_from_server.status_details = &details_slice;
-    }
-    n++;
-  }
-  if (want & GP_OP_RECV_INITIAL_METADATA) {
-    ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[n].data.recv_initial_metadata.recv_initial_metadata = &b->recv_md;
-    n++;
-  }
-  if (want & GP_OP_RECV_MESSAGE) {
-    ops[n].op = GRPC_OP_RECV_MESSAGE;
-    ops[n].data.recv_message.recv_message = &b->recv_msg;
-    n++;
-  }
-  if (want & GP_OP_RECV_STATUS_ON_CLIENT) {
-    ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[n].data.recv_status_on_client.trailing_metadata = &b->recv_tmd;
-    ops[n].data.recv_status_on_client.status = &b->status;
-    ops[n].data.recv_status_on_client.status_details = &b->status_details;
-    ops[n].data.recv_status_on_client.error_string = &b->error_string;
-    n++;
-  }
-  if (want & GP_OP_RECV_CLOSE_ON_SERVER) {
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n].data.recv_close_on_server.cancelled = &b->cancelled;
-    n++;
-  }
-  grpc_call_error err = grpc_call_start_batch(call, ops, n, b, NULL);
-  /* status_details is not retained past start_batch (grpc_types.h). */
-  if (have_details) grpc_slice_unref(details_slice);
-  return err;
 }
 
 grpc_call_error gp_call_cancel(grpc_call* call) { return grpc_call_cancel(call, NULL); }
@@ -449,7 +275,7 @@ grpc_call_error gp_call_cancel_with_status(grpc_call* call, int status,
 
 void gp_call_unref(grpc_call* call) {
   grpc_call_unref(call);
-  live_add(GP_LIVE_CALL, -1);
+  gp_live_add(GP_LIVE_CALL, -1);
 }
 
 size_t gp_call_peer(grpc_call* call, char* buf, size_t cap) {
@@ -516,7 +342,7 @@ grpc_server* gp_server_create(const char* args, size_t args_len, size_t nargs) {
   grpc_channel_args* a = parse_args(args, nargs);
   grpc_server* s = grpc_server_create(a, NULL);
   free_args(a);
-  if (s) live_add(GP_LIVE_SERVER, 1);
+  if (s) gp_live_add(GP_LIVE_SERVER, 1);
   return s;
 }
 
@@ -556,7 +382,7 @@ void gp_server_cancel_all_calls(grpc_server* s) { grpc_server_cancel_all_calls(s
 
 void gp_server_destroy(grpc_server* s) {
   grpc_server_destroy(s);
-  live_add(GP_LIVE_SERVER, -1);
+  gp_live_add(GP_LIVE_SERVER, -1);
 }
 
 /* ---------- credentials ---------- */
@@ -566,20 +392,20 @@ grpc_channel_credentials* gp_ssl_channel_creds(const char* roots, const char* ke
   grpc_ssl_pem_key_cert_pair pair = {key, chain};
   grpc_channel_credentials* c =
       grpc_ssl_credentials_create(roots, key ? &pair : NULL, NULL, NULL);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
 grpc_channel_credentials* gp_composite_channel_creds(grpc_channel_credentials* ch,
                                                      grpc_call_credentials* call) {
   grpc_channel_credentials* c = grpc_composite_channel_credentials_create(ch, call, NULL);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
 grpc_call_credentials* gp_access_token_creds(const char* token) {
   grpc_call_credentials* c = grpc_access_token_credentials_create(token, NULL);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
@@ -600,7 +426,7 @@ static int plugin_get_metadata(void* state, grpc_auth_metadata_context context,
 
 static void plugin_destroy(void* state) {
   goPluginDestroy((uintptr_t)state);
-  live_add(GP_LIVE_CREDS, -1);
+  gp_live_add(GP_LIVE_CREDS, -1);
 }
 
 static char* plugin_debug_string(void* state) {
@@ -616,36 +442,36 @@ grpc_call_credentials* gp_plugin_creds(uintptr_t handle) {
   p.destroy = plugin_destroy;
   p.state = (void*)handle;
   p.type = "grpcpy_metadata_plugin";
-  live_add(GP_LIVE_CREDS, 1); /* the plugin state, until destroy */
+  gp_live_add(GP_LIVE_CREDS, 1); /* the plugin state, until destroy */
   grpc_call_credentials* c =
       grpc_metadata_credentials_create_from_plugin(p, GRPC_PRIVACY_AND_INTEGRITY, NULL);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
 void gp_plugin_complete(uintptr_t cb, uintptr_t user_data, const char* md, size_t md_len,
                         size_t md_count, int status, const char* details) {
   (void)md_len;
-  grpc_metadata* arr = parse_md(md, md_count);
+  grpc_metadata* arr = gp_parse_md(md, md_count);
   ((grpc_credentials_plugin_metadata_cb)cb)((void*)user_data, arr, md_count,
                                             (grpc_status_code)status, details);
-  free_md(arr, md_count);
+  gp_free_md(arr, md_count);
 }
 
 grpc_call_credentials* gp_composite_call_creds(grpc_call_credentials* a, grpc_call_credentials* b) {
   grpc_call_credentials* c = grpc_composite_call_credentials_create(a, b, NULL);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
 void gp_channel_creds_release(grpc_channel_credentials* c) {
   grpc_channel_credentials_release(c);
-  live_add(GP_LIVE_CREDS, -1);
+  gp_live_add(GP_LIVE_CREDS, -1);
 }
 
 void gp_call_creds_release(grpc_call_credentials* c) {
   grpc_call_credentials_release(c);
-  live_add(GP_LIVE_CREDS, -1);
+  gp_live_add(GP_LIVE_CREDS, -1);
 }
 
 grpc_call_error gp_call_set_credentials(grpc_call* call, grpc_call_credentials* creds) {
@@ -672,7 +498,7 @@ grpc_server_credentials* gp_ssl_server_creds(const char* roots, const char* pair
   grpc_server_credentials* c = grpc_ssl_server_credentials_create_ex(
       roots, kp, npairs, (grpc_ssl_client_certificate_request_type)request_type, NULL);
   gpr_free(kp);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
@@ -695,13 +521,13 @@ grpc_server_credentials* gp_dynamic_ssl_server_creds(int request_type, uintptr_t
           (grpc_ssl_client_certificate_request_type)request_type, fetch_config, (void*)fetcher_id);
   if (o == NULL) return NULL;
   grpc_server_credentials* c = grpc_ssl_server_credentials_create_with_options(o);
-  if (c) live_add(GP_LIVE_CREDS, 1);
+  if (c) gp_live_add(GP_LIVE_CREDS, 1);
   return c;
 }
 
 void gp_server_creds_release(grpc_server_credentials* c) {
   grpc_server_credentials_release(c);
-  live_add(GP_LIVE_CREDS, -1);
+  gp_live_add(GP_LIVE_CREDS, -1);
 }
 
 int gp_server_add_secure_port(grpc_server* s, const char* addr, grpc_server_credentials* creds) {

@@ -10,6 +10,9 @@
  * gp_batch_free once Go has copied the results out. Its address is the
  * completion-queue tag; Go finds its own object through b->handle, a
  * runtime/cgo.Handle value. No Go pointer is ever stored in C memory.
+ *
+ * The batch ops live in ops.c, each op's build, flatten and free side by
+ * side; shim.c has the rest.
  */
 #ifndef GRPCPY_SHIM_H
 #define GRPCPY_SHIM_H
@@ -68,43 +71,50 @@ typedef struct {
   size_t value_len;
 } gp_md;
 
+/* One tag. Its fields are grouped by the op (ops.c) or tag kind that owns them: each group is
+ * written by that op's build, by the core, or by its flatten, and released by its free. */
 typedef struct gp_batch {
   uintptr_t handle; /* runtime/cgo.Handle of the Go completion target */
   int kind;         /* GP_TAG_* */
-  uint32_t ops;     /* GP_OP_* */
+  uint32_t ops;     /* GP_OP_*: the ops built, so the ops flattened and freed */
 
-  /* send side: owned until free */
+  /* GP_OP_SEND_INITIAL_METADATA */
   grpc_metadata* send_md;
   size_t send_md_count;
+  /* GP_OP_SEND_MESSAGE */
+  grpc_byte_buffer* send_msg;
+  /* GP_OP_SEND_STATUS_FROM_SERVER (its details slice lives only for the start call) */
   grpc_metadata* send_tmd;
   size_t send_tmd_count;
-  grpc_byte_buffer* send_msg;
 
-  /* receive slots: written by core after start */
+  /* GP_OP_RECV_INITIAL_METADATA, and the request metadata of request-call tags:
+   * core slot, then its flat view */
   grpc_metadata_array recv_md;
-  grpc_metadata_array recv_tmd;
+  gp_md* md_view;
+  size_t md_view_count;
+  /* GP_OP_RECV_MESSAGE, and the first message of GP_TAG_REQUEST_REGISTERED:
+   * core slot, then the message read into one slice */
   grpc_byte_buffer* recv_msg;
-  grpc_status_code status;
-  grpc_slice status_details;
-  const char* error_string;
-  int cancelled;
-
-  /* request_call slots */
-  grpc_call* new_call;
-  grpc_call_details details;
-  gpr_timespec reg_deadline; /* request_registered_call's deadline */
-
-  /* flattened results, filled by gp_cq_next for Go to read */
   int has_msg;
   grpc_slice msg_flat;
   const char* msg_ptr;
   size_t msg_len;
-  gp_md* md_view;
-  size_t md_view_count;
+  /* GP_OP_RECV_STATUS_ON_CLIENT: core slots, then the flat views */
+  grpc_metadata_array recv_tmd;
+  grpc_status_code status;
+  grpc_slice status_details;
+  const char* error_string;
   gp_md* tmd_view;
   size_t tmd_view_count;
   const char* details_ptr;
   size_t details_len;
+  /* GP_OP_RECV_CLOSE_ON_SERVER */
+  int cancelled;
+
+  /* request-call tags (GP_TAG_REQUEST_CALL, GP_TAG_REQUEST_REGISTERED) */
+  grpc_call* new_call;
+  grpc_call_details details;
+  gpr_timespec reg_deadline; /* request_registered_call's deadline */
   const char* method_ptr;
   size_t method_len;
   const char* host_ptr;
@@ -140,9 +150,13 @@ gp_event gp_cq_next(grpc_completion_queue* cq, gp_batch* prev, int block);
 void gp_cq_shutdown(grpc_completion_queue* cq);
 void gp_cq_destroy(grpc_completion_queue* cq);
 
-/* batches */
+/* batches (ops.c) */
 gp_batch* gp_batch_new(uintptr_t handle, int kind);
 void gp_batch_free(gp_batch* b);
+/* The OR of the op bits in ops.c's op table, and its number of rows: tests check that every
+ * GP_OP_* has exactly one row. */
+uint32_t gp_ops_table_bits(void);
+size_t gp_ops_table_len(void);
 
 /* Channel args are passed flat: per arg, one byte type ('s' or 'i'), then
  * u32 key length, key bytes, then either u32 length + bytes or an int64. */
@@ -159,8 +173,8 @@ grpc_call* gp_channel_create_call(grpc_channel* ch, grpc_completion_queue* cq,
                                   const char* host, size_t host_len,
                                   int64_t timeout_ns);
 /* Metadata is passed flat: per entry, u32 key length, key, u32 value length,
- * value. Builds the ops named by b->ops and starts them; on failure the
- * batch is left for the caller to free. */
+ * value. Builds the ops named by b->ops (ops.c) and starts them; on failure
+ * the batch is left for the caller to free. */
 grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_flags,
                                     const char* md, size_t md_len, size_t md_count,
                                     const char* msg, size_t msg_len,
@@ -232,6 +246,15 @@ grpc_ssl_server_certificate_config* gp_server_cert_config(const char* roots, con
                                                           size_t npairs);
 void gp_server_creds_release(grpc_server_credentials* c);
 int gp_server_add_secure_port(grpc_server* s, const char* addr, grpc_server_credentials* creds);
+
+/* ---------- shim-internal: shared by shim.c and ops.c; Go does not call these ---------- */
+void gp_live_add(int kind, int64_t d);
+/* Parses count flat metadata entries into a gpr_malloc'd array of copied slices (NULL for
+ * none); gp_free_md releases it. */
+grpc_metadata* gp_parse_md(const char* buf, size_t count);
+void gp_free_md(grpc_metadata* md, size_t n);
+/* Flattens a completed tag's results for Go (gp_cq_next). */
+void gp_batch_flatten(gp_batch* b, int success);
 
 /* Compile-time guard: the completion-queue factory API this shim relies on. */
 #if !defined(GRPC_CQ_CURRENT_VERSION) || GRPC_CQ_CURRENT_VERSION < 2

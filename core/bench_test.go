@@ -43,13 +43,13 @@ func BenchmarkPollerRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ch.Close()
-	cc, err := ch.NewCall("/bench/Empty", "", time.Hour)
+	cc, err := ch.NewCall("/bench/Empty", "", time.Hour, CallCredentials{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() {
 		cc.Cancel()
-		op, _ := cc.Start(OpRecvStatusOnClient, nil, nil) // ends the call, releases it
+		op, _ := cc.start(cgo.OpRecvStatusOnClient, nil, nil) // ends the call, releases it
 		if op != nil {
 			op.Wait()
 		}
@@ -57,7 +57,7 @@ func BenchmarkPollerRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		op, err := cc.Start(0, nil, nil)
+		op, err := cc.start(0, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

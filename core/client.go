@@ -113,16 +113,22 @@ func (ch *Channel) State(tryToConnect bool) (int, error) {
 // negative included, is a deadline that far from now.
 const NoDeadline = cgo.NoDeadline
 
-// NewCall creates a call on a round-robin queue.
-func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientCall, error) {
+// NewCall creates a call on a round-robin queue (grpc_channel_create_call)
+// and, if creds is not the zero value, gives it those call credentials
+// (grpc_call_set_credentials; the call takes its own reference, the caller
+// keeps and releases its own). The call must then be started with exactly
+// one of the Start methods below; each releases the call itself if it
+// fails.
+func (ch *Channel) NewCall(method, host string, timeout time.Duration, creds CallCredentials) (*ClientCall, error) {
 	q := ch.eng.pick()
 	ch.mu.RLock()
-	defer ch.mu.RUnlock()
 	if ch.closed {
+		ch.mu.RUnlock()
 		return nil, ErrChannelClosed
 	}
 	c := ch.c.CreateCall(q.cq, method, host, timeout)
 	if c.Nil() {
+		ch.mu.RUnlock()
 		return nil, errors.New("grpc_channel_create_call returned NULL")
 	}
 	cc := &ClientCall{ch: ch, c: c, q: q, method: method}
@@ -130,6 +136,13 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration) (*ClientC
 	ch.callsMu.Lock() // before RUnlock: Close sees every call it must cancel
 	ch.calls[cc] = struct{}{}
 	ch.callsMu.Unlock()
+	ch.mu.RUnlock()
+	if !creds.Nil() {
+		if rc := c.SetCredentials(creds); rc != cgo.CallOK {
+			cc.abandon()
+			return nil, &CallError{Code: rc, Op: "grpc_call_set_credentials"}
+		}
+	}
 	return cc, nil
 }
 
@@ -162,11 +175,11 @@ type ClientCall struct {
 // blocked forever, past its deadline and Channel.Close.
 var StrandGrace = time.Second
 
-// Start starts a batch of ops on the call; the returned Op completes when
+// start starts a batch of ops on the call; the returned Op completes when
 // the core posts its tag. Starts are serialised, as grpc_call_start_batch
 // requires. The batch is counted pending before it is started (so the call
 // is not released under it) and uncounted if the start fails.
-func (cc *ClientCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
+func (cc *ClientCall) start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
 	o := newOp(cc, cc.q, ops)
 	o.after = after
 	o.unwaited = after != nil
@@ -265,9 +278,9 @@ func (cc *ClientCall) checkStrand(cancelled bool) {
 	}
 }
 
-// Abandon releases a call with no batch outstanding that will never get a
+// abandon releases a call with no batch outstanding that will never get a
 // status batch (nothing was started, or starting the status batch failed).
-func (cc *ClientCall) Abandon() {
+func (cc *ClientCall) abandon() {
 	cc.mu.Lock()
 	cc.finished = true // no status batch will come
 	cc.releaseLocked(true)
@@ -341,28 +354,27 @@ func (cc *ClientCall) Peer() string {
 }
 
 // Batches of the four client shapes, as grpcio sends them. A streaming
-// response also gets a RECV_INITIAL_METADATA batch of its own (RecvInitial)
-// and one RECV_MESSAGE batch per message read.
+// response also gets a RECV_INITIAL_METADATA batch of its own
+// (recvInitialOps) and one RECV_MESSAGE batch per message read.
 const (
-	// UnaryStreamOps: the request, the half-close and the status.
-	UnaryStreamOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
+	// unaryOps is the one batch of a unary-unary RPC.
+	unaryOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
+		cgo.OpRecvInitialMetadata | cgo.OpRecvMessage | cgo.OpRecvStatusOnClient
+	// unaryStreamOps: the request, the half-close and the status.
+	unaryStreamOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
 		cgo.OpRecvStatusOnClient
-	// StreamUnaryOps: everything received; requests are sent one batch each.
-	StreamUnaryOps = cgo.OpSendInitialMetadata | cgo.OpRecvInitialMetadata | cgo.OpRecvMessage |
+	// streamUnaryOps: everything received; requests are sent one batch each.
+	streamUnaryOps = cgo.OpSendInitialMetadata | cgo.OpRecvInitialMetadata | cgo.OpRecvMessage |
 		cgo.OpRecvStatusOnClient
-	// StreamStreamOps: the metadata out and the status in.
-	StreamStreamOps = cgo.OpSendInitialMetadata | cgo.OpRecvStatusOnClient
-	// RecvInitial is the separate initial-metadata batch of streaming responses.
-	RecvInitial = cgo.OpRecvInitialMetadata
+	// streamStreamOps: the metadata out and the status in.
+	streamStreamOps = cgo.OpSendInitialMetadata | cgo.OpRecvStatusOnClient
+	// recvInitialOps is the separate initial-metadata batch of streaming responses.
+	recvInitialOps = cgo.OpRecvInitialMetadata
 )
 
-// UnaryOps is the one batch of a client unary-unary RPC, as grpcio sends it.
-const UnaryOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
-	cgo.OpRecvInitialMetadata | cgo.OpRecvMessage | cgo.OpRecvStatusOnClient
-
-// InitialMetadataFlags returns the SEND_INITIAL_METADATA flags for
+// initialMetadataFlags returns the SEND_INITIAL_METADATA flags for
 // wait_for_ready: nil leaves the channel's default.
-func InitialMetadataFlags(waitForReady *bool) uint32 {
+func initialMetadataFlags(waitForReady *bool) uint32 {
 	if waitForReady == nil {
 		return 0
 	}
@@ -370,6 +382,93 @@ func InitialMetadataFlags(waitForReady *bool) uint32 {
 		return cgo.FlagWaitForReady | cgo.FlagWaitForReadyExplicitlySet
 	}
 	return cgo.FlagWaitForReadyExplicitlySet
+}
+
+// ---- RPC operations: what package grpc drives a client call with ----
+
+// StartUnary starts a unary-unary RPC as grpcio does: one batch that sends
+// the metadata, the request and the half-close and receives the initial
+// metadata, the response and the status. The Op completes with all of
+// them; after, if not nil, runs on the poller then (it must not block).
+// On failure the call is released.
+func (cc *ClientCall) StartUnary(md OutgoingMetadata, waitForReady *bool, request []byte, after func(*Op)) (*Op, error) {
+	return cc.startFirst(unaryOps, &cgo.Send{
+		Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n,
+		Message: request,
+	}, after)
+}
+
+// StartStreamUnary starts a stream-unary RPC: one batch that sends the
+// metadata and receives the initial metadata, the response and the
+// status (after runs on the poller when it completes). Requests follow
+// with SendMessage, then CloseSend. On failure the call is released.
+func (cc *ClientCall) StartStreamUnary(md OutgoingMetadata, waitForReady *bool, after func(*Op)) (*Op, error) {
+	return cc.startFirst(streamUnaryOps, &cgo.Send{
+		Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n,
+	}, after)
+}
+
+// StartResponseStream starts an RPC whose responses are a stream: with
+// hasRequest, unary-stream (the request and the half-close go with the
+// metadata); without, stream-stream (requests follow with SendMessage and
+// CloseSend). The initial metadata is received by a batch of its own, so
+// it is known before the first response; onInitial runs on the poller
+// when it arrives, onStatus when the status does, with the
+// initial-metadata Op (which may still be in flight) beside it. Responses
+// are read with RecvMessage. On failure the call is released.
+func (cc *ClientCall) StartResponseStream(md OutgoingMetadata, waitForReady *bool, request []byte, hasRequest bool,
+	onInitial func(initial *Op), onStatus func(status, initial *Op)) (status *Op, err error) {
+	initial, err := cc.startFirst(recvInitialOps, nil, onInitial)
+	if err != nil {
+		return nil, err
+	}
+	ops := uint32(streamStreamOps)
+	send := &cgo.Send{Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n}
+	if hasRequest {
+		ops = unaryStreamOps
+		send.Message = request
+	}
+	status, err = cc.start(ops, send, func(o *Op) { onStatus(o, initial) })
+	if err != nil {
+		// The initial-metadata batch is in flight: cancel so it completes,
+		// then drop the call (no status batch will ever release it).
+		cc.Cancel()
+		go func() {
+			initial.Wait()
+			cc.abandon()
+		}()
+		return nil, err
+	}
+	return status, nil
+}
+
+// startFirst starts the first batch of a call; if it cannot start, no
+// status batch ever will, so the call is released.
+func (cc *ClientCall) startFirst(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
+	o, err := cc.start(ops, send, after)
+	if err != nil {
+		cc.abandon()
+	}
+	return o, err
+}
+
+// SendMessage sends one request (SEND_MESSAGE). The core allows one send
+// in flight per call: wait for the Op before the next. ErrCallOver once
+// the call has ended.
+func (cc *ClientCall) SendMessage(payload []byte) (*Op, error) {
+	return cc.start(cgo.OpSendMessage, &cgo.Send{Message: payload}, nil)
+}
+
+// CloseSend half-closes the call (SEND_CLOSE_FROM_CLIENT).
+func (cc *ClientCall) CloseSend() (*Op, error) {
+	return cc.start(cgo.OpSendCloseFromClient, nil, nil)
+}
+
+// RecvMessage reads the next response (RECV_MESSAGE): the Op has
+// HasMessage false at the end of the stream or once the call failed.
+// ErrCallOver once the status has arrived: no message can follow it.
+func (cc *ClientCall) RecvMessage() (*Op, error) {
+	return cc.start(cgo.OpRecvMessage, nil, nil)
 }
 
 // Args are core channel args (grpc_channel_args) in flat form.
@@ -383,9 +482,6 @@ func CoreVersion() string { cgo.Init(); return cgo.VersionString() }
 
 // GStandsFor is grpc_g_stands_for().
 func GStandsFor() string { cgo.Init(); return cgo.GStandsFor() }
-
-// Send describes the send side of a batch (see cgo.Send).
-type Send = cgo.Send
 
 type watchTag struct{ f func(ok bool) }
 

@@ -26,11 +26,11 @@ func TestEngineShutdownAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := ch.NewCall("/x/y", "", 2*time.Second)
+	cc, err := ch.NewCall("/x/y", "", 2*time.Second, CallCredentials{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := cc.Start(UnaryOps, &Send{Message: []byte("x")}, nil)
+	op, err := cc.StartUnary(OutgoingMetadata{}, nil, []byte("x"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,19 +37,6 @@ const (
 	ReloadFail                                  = cgo.ReloadFail
 )
 
-// SetCredentials is grpc_call_set_credentials; only before the first batch.
-func (cc *ClientCall) SetCredentials(creds CallCredentials) error {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.c.Nil() || cc.pending > 0 {
-		return ErrCallOver
-	}
-	if rc := cc.c.SetCredentials(creds); rc != cgo.CallOK {
-		return &CallError{Code: rc, Op: "grpc_call_set_credentials"}
-	}
-	return nil
-}
-
 // AddSecurePort binds addr with TLS credentials; it returns the bound port.
 func (srv *Server) AddSecurePort(addr string, creds ServerCredentials) (int, error) {
 	srv.mu.Lock()

@@ -10,6 +10,9 @@ import (
 // Metadatum is one metadata entry (key, value); "-bin" values are raw bytes.
 type Metadatum = cgo.Metadatum
 
+// Results are what one operation received (see cgo.Results).
+type Results = cgo.Results
+
 // Op is the completion target of one batch: the read-after-event half of
 // its ops. Complete copies what the ops received out of C memory, lets the
 // call account for the finished batch, and wakes the waiter.
@@ -25,15 +28,9 @@ type Op struct {
 	// unwaited: counted in the queue's unwaited tags (it has a hook).
 	unwaited bool
 
-	Success          bool
-	HasMessage       bool
-	Message          []byte
-	InitialMetadata  []Metadatum
-	TrailingMetadata []Metadatum
-	Status           int
-	Details          string
-	ErrorString      string
-	Cancelled        bool
+	// Results are what the batch received, by op (cgo/ops.go): valid
+	// once Done is closed.
+	Results
 
 	ops   uint32
 	after func(*Op) // runs on the poller after done is closed; must not block
@@ -90,24 +87,8 @@ func (o *Op) complete(ev cgo.Event) bool {
 		cgo.Orphan(-1) // the core delivered it after all: the poller frees it
 		return false
 	}
-	b := ev.Batch
 	o.Success = ev.Success
-	if o.ops&cgo.OpRecvMessage != 0 {
-		o.HasMessage = b.HasMessage()
-		o.Message = b.Message()
-	}
-	if o.ops&cgo.OpRecvInitialMetadata != 0 {
-		o.InitialMetadata = b.InitialMetadata()
-	}
-	if o.ops&cgo.OpRecvStatusOnClient != 0 {
-		o.Status = b.Status()
-		o.Details = b.Details()
-		o.ErrorString = b.ErrorString()
-		o.TrailingMetadata = b.TrailingMetadata()
-	}
-	if o.ops&cgo.OpRecvCloseOnServer != 0 {
-		o.Cancelled = b.Cancelled()
-	}
+	ev.Batch.Read(o.ops, &o.Results)
 	final := o.ops&(cgo.OpRecvStatusOnClient|cgo.OpRecvCloseOnServer) != 0
 	if o.call != nil {
 		o.call.batchDone(o, final)
@@ -147,16 +128,19 @@ func (o *Op) orphan() bool {
 	return true
 }
 
-// MetadataBuf accumulates metadata in the flat form the shim parses.
-type MetadataBuf struct {
-	Buf []byte
-	N   int
+// OutgoingMetadata is metadata to send, checked against the core's header
+// rules and encoded for it once (CheckMetadata). The zero value is empty.
+type OutgoingMetadata struct {
+	buf []byte
+	n   int
 }
 
-// Add appends one entry.
-func (m *MetadataBuf) Add(key, value string) {
-	m.Buf = cgo.EncodeMetadata(m.Buf, key, value)
-	m.N++
+// Len is the number of entries.
+func (m OutgoingMetadata) Len() int { return m.n }
+
+func (m *OutgoingMetadata) add(key, value string) {
+	m.buf = cgo.EncodeMetadata(m.buf, key, value)
+	m.n++
 }
 
 // MetadataError reports metadata the core would refuse, found before
@@ -177,14 +161,16 @@ func (e *MetadataError) Error() string {
 		"binary values need a key ending in \"-bin\"", e.Key, e.Index)
 }
 
-// CheckMetadata validates md with the core's own header rules.
-func CheckMetadata(md []Metadatum) (MetadataBuf, error) {
-	var m MetadataBuf
+// CheckMetadata validates md with the core's own header rules
+// (grpc_header_key_is_legal, grpc_header_nonbin_value_is_legal) and
+// encodes it for sending.
+func CheckMetadata(md []Metadatum) (OutgoingMetadata, error) {
+	var m OutgoingMetadata
 	for _, kv := range md {
-		m.Add(kv.Key, kv.Value)
+		m.add(kv.Key, kv.Value)
 	}
-	if i, why := cgo.CheckMetadata(m.Buf, m.N); i >= 0 {
-		return MetadataBuf{}, &MetadataError{Index: i, Key: md[i].Key, Value: md[i].Value, Why: why}
+	if i, why := cgo.CheckMetadata(m.buf, m.n); i >= 0 {
+		return OutgoingMetadata{}, &MetadataError{Index: i, Key: md[i].Key, Value: md[i].Value, Why: why}
 	}
 	return m, nil
 }
@@ -199,15 +185,3 @@ type CallError struct {
 func (e *CallError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Op, cgo.CallErrorString(e.Code))
 }
-
-// Op bits, re-exported for the public layer (see cgo).
-const (
-	OpSendInitialMetadata  = cgo.OpSendInitialMetadata
-	OpSendMessage          = cgo.OpSendMessage
-	OpSendCloseFromClient  = cgo.OpSendCloseFromClient
-	OpSendStatusFromServer = cgo.OpSendStatusFromServer
-	OpRecvInitialMetadata  = cgo.OpRecvInitialMetadata
-	OpRecvMessage          = cgo.OpRecvMessage
-	OpRecvStatusOnClient   = cgo.OpRecvStatusOnClient
-	OpRecvCloseOnServer    = cgo.OpRecvCloseOnServer
-)

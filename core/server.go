@@ -326,6 +326,7 @@ type ServerCall struct {
 	pending      int // batches started and not completed
 	pins         int // core calls in progress without mu (pin): no release meanwhile
 	closed       chan struct{}
+	initialSent  bool // SEND_INITIAL_METADATA started (alone or with a message or the status)
 	statusSent   bool
 	closeStarted bool // RECV_CLOSE_ON_SERVER is in flight or done
 	ownerDone    bool // Finish was called
@@ -385,31 +386,46 @@ func (sc *ServerCall) release(c cgo.Call) {
 	sc.srv.callDone()
 }
 
-// Start starts a batch on the call (serialised, as the core requires).
-func (sc *ServerCall) Start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
-	return sc.start(ops, send, after, false)
-}
+// What startBatch checks and decides under sc.mu, so that two goroutines
+// (a handler and its response iterator, say) never both send the initial
+// metadata or the status.
+const (
+	onceClose     = 1 << iota // RECV_CLOSE_ON_SERVER at most once: errCloseStarted
+	initialIfNeed             // add SEND_INITIAL_METADATA unless already sent
+	onceInitial               // SEND_INITIAL_METADATA only if not sent, nor the status: ErrInitialMetadataSent
+	onceStatus                // SEND_STATUS_FROM_SERVER at most once: ErrStatusSent
+)
 
-// start starts a batch; with close, the batch carries RECV_CLOSE_ON_SERVER,
-// which is started at most once (errCloseStarted otherwise).
-func (sc *ServerCall) start(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
-	return sc.startBatch(ops, send, after, close)
-}
+// ErrInitialMetadataSent: the initial metadata was already sent (by
+// SendInitialMetadata, with the first response, or with the status).
+var ErrInitialMetadataSent = errors.New("initial metadata already sent")
+
+// ErrStatusSent: the status was already sent.
+var ErrStatusSent = errors.New("status already sent")
 
 // startBatch counts the batch pending before starting it (so the call is
 // not released under it) and uncounts it if the start fails; the C call is
 // made holding startMu only, so the poller's batchDone never waits for it.
-func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), close bool) (*Op, error) {
+func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), rules int) (*Op, error) {
 	sc.startMu.Lock()
 	defer sc.startMu.Unlock()
 	sc.mu.Lock()
-	if close && sc.closeStarted {
+	switch {
+	case rules&onceClose != 0 && sc.closeStarted:
 		sc.mu.Unlock()
 		return nil, errCloseStarted
-	}
-	if sc.finished {
+	case sc.finished:
 		sc.mu.Unlock()
 		return nil, ErrCallOver
+	case rules&onceStatus != 0 && sc.statusSent:
+		sc.mu.Unlock()
+		return nil, ErrStatusSent
+	case rules&onceInitial != 0 && (sc.initialSent || sc.statusSent):
+		sc.mu.Unlock()
+		return nil, ErrInitialMetadataSent
+	}
+	if rules&initialIfNeed != 0 && !sc.initialSent {
+		ops |= cgo.OpSendInitialMetadata
 	}
 	o := newOp(sc, sc.q, ops)
 	o.after = after
@@ -417,19 +433,16 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), cl
 	b := cgo.NewBatch(o, cgo.TagBatch)
 	c := sc.c
 	sc.pending++
-	statusSent, closeStarted := sc.statusSent, sc.closeStarted
-	if ops&cgo.OpSendStatusFromServer != 0 {
-		sc.statusSent = true
-	}
-	if ops&cgo.OpRecvCloseOnServer != 0 {
-		sc.closeStarted = true
-	}
+	saved := [3]bool{sc.initialSent, sc.statusSent, sc.closeStarted}
+	sc.initialSent = sc.initialSent || ops&cgo.OpSendInitialMetadata != 0
+	sc.statusSent = sc.statusSent || ops&cgo.OpSendStatusFromServer != 0
+	sc.closeStarted = sc.closeStarted || ops&cgo.OpRecvCloseOnServer != 0
 	sc.mu.Unlock()
 	var rc int
 	if !sc.q.post(o.unwaited, false, func() bool { rc = c.StartBatch(b, ops, send); return rc == cgo.CallOK }) {
 		b.Free()
 		sc.mu.Lock()
-		sc.statusSent, sc.closeStarted = statusSent, closeStarted
+		sc.initialSent, sc.statusSent, sc.closeStarted = saved[0], saved[1], saved[2]
 		sc.mu.Unlock()
 		sc.batchDone(o, false) // uncount it; releases the call if it was the last
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
@@ -437,37 +450,71 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), cl
 	return o, nil
 }
 
-// TakePreread returns the first message read with the call (registered
-// methods), once.
-func (sc *ServerCall) TakePreread() ([]byte, bool) {
+// ---- RPC operations: what package grpc drives a server call with ----
+
+// RecvMessage reads the next request (RECV_MESSAGE): the Op has HasMessage
+// false once the client half-closed or the call failed. A registered
+// method's first message came with the call: the first RecvMessage
+// returns it in an Op already complete.
+func (sc *ServerCall) RecvMessage() (*Op, error) {
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
 	m, ok := sc.preread, sc.hasPreread
 	sc.preread, sc.hasPreread = nil, false
-	return m, ok
+	sc.mu.Unlock()
+	if ok {
+		o := newOp(nil, sc.q, cgo.OpRecvMessage)
+		o.Success, o.HasMessage, o.Message = true, true, m
+		o.state.Store(opDone)
+		close(o.done)
+		return o, nil
+	}
+	return sc.startBatch(cgo.OpRecvMessage, nil, nil, 0)
 }
 
-// StartRecvClose starts RECV_CLOSE_ON_SERVER alone (with RECV_MESSAGE in the
-// same batch it would only complete when the call ends). onClose runs on
-// the poller when the call is over, with cancelled true if it did not end
-// with a status sent by this server. It does nothing if RECV_CLOSE_ON_SERVER
-// was already started (here or by StartFinal).
-func (sc *ServerCall) StartRecvClose(onClose func(cancelled bool)) error {
-	_, err := sc.start(cgo.OpRecvCloseOnServer, nil, sc.closeDone(onClose), true)
+// SendInitialMetadata sends the initial metadata now
+// (SEND_INITIAL_METADATA); ErrInitialMetadataSent if it already went, or
+// the status did.
+func (sc *ServerCall) SendInitialMetadata(md OutgoingMetadata) (*Op, error) {
+	return sc.startBatch(cgo.OpSendInitialMetadata, &cgo.Send{Metadata: md.buf, MetadataCount: md.n}, nil, onceInitial)
+}
+
+// SendMessage sends one response (SEND_MESSAGE), with empty initial
+// metadata first if none was sent yet. Wait for the Op before the next.
+func (sc *ServerCall) SendMessage(payload []byte) (*Op, error) {
+	return sc.startBatch(cgo.OpSendMessage, &cgo.Send{Message: payload}, nil, initialIfNeed)
+}
+
+// SendStatus starts the call's last batch: SEND_STATUS_FROM_SERVER with
+// the trailing metadata, the response before it if hasResponse, and the
+// initial metadata if not yet sent. Nobody waits for it: the call is
+// released when it completes (after Finish). RECV_CLOSE_ON_SERVER goes in
+// the same batch unless WatchClose started it already (one completion
+// instead of two for a handler that never watched the end of its call);
+// onClose is then called as for WatchClose. ErrStatusSent if a status was
+// sent already.
+func (sc *ServerCall) SendStatus(code int, details string, trailing OutgoingMetadata, response []byte, hasResponse bool,
+	onClose func(cancelled bool)) error {
+	ops := uint32(cgo.OpSendStatusFromServer)
+	if hasResponse {
+		ops |= cgo.OpSendMessage
+	}
+	send := &cgo.Send{Message: response, Status: code, Details: details, Trailing: trailing.buf, TrailingCount: trailing.n}
+	_, err := sc.startBatch(ops|cgo.OpRecvCloseOnServer, send, sc.closeDone(onClose), onceClose|onceStatus|initialIfNeed)
 	if err == errCloseStarted {
-		return nil
+		_, err = sc.startBatch(ops, send, func(*Op) {}, onceStatus|initialIfNeed)
 	}
 	return err
 }
 
-// StartFinal starts the call's last batch (it must include
-// SEND_STATUS_FROM_SERVER) and adds RECV_CLOSE_ON_SERVER to it if it was
-// not started yet: one completion instead of two when the handler never
-// needed to watch for the end of the call.
-func (sc *ServerCall) StartFinal(ops uint32, send *cgo.Send, onClose func(cancelled bool)) error {
-	_, err := sc.start(ops|cgo.OpRecvCloseOnServer, send, sc.closeDone(onClose), true)
+// WatchClose starts RECV_CLOSE_ON_SERVER alone (with RECV_MESSAGE in the
+// same batch it would only complete when the call ends). onClose runs on
+// the poller when the call is over, with cancelled true if it did not end
+// with a status sent by this server. It does nothing if
+// RECV_CLOSE_ON_SERVER was already started (here or by SendStatus).
+func (sc *ServerCall) WatchClose(onClose func(cancelled bool)) error {
+	_, err := sc.startBatch(cgo.OpRecvCloseOnServer, nil, sc.closeDone(onClose), onceClose)
 	if err == errCloseStarted {
-		_, err = sc.Start(ops, send, func(*Op) {}) // nobody waits for it
+		return nil
 	}
 	return err
 }
@@ -518,8 +565,8 @@ func (sc *ServerCall) AuthContext() (props []cgo.AuthProperty, identityName stri
 // SEND_INITIAL_METADATA, RECV_CLOSE_ON_SERVER and SEND_STATUS_FROM_SERVER,
 // as grpcio does for unknown methods.
 func (sc *ServerCall) Reject(code int, details string) {
-	o, err := sc.Start(cgo.OpSendInitialMetadata|cgo.OpRecvCloseOnServer|cgo.OpSendStatusFromServer,
-		&cgo.Send{Status: code, Details: details}, nil)
+	o, err := sc.startBatch(cgo.OpRecvCloseOnServer|cgo.OpSendStatusFromServer,
+		&cgo.Send{Status: code, Details: details}, nil, onceClose|onceStatus|initialIfNeed)
 	if err == nil {
 		o.Wait()
 	}

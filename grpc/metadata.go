@@ -60,14 +60,14 @@ var reservedKeys = map[string]string{
 }
 
 // checkMetadata applies the core's header rules before anything is sent.
-func checkMetadata(md Metadata) (core.MetadataBuf, error) {
+func checkMetadata(md Metadata) (core.OutgoingMetadata, error) {
 	if len(md) == 0 {
-		return core.MetadataBuf{}, nil
+		return core.OutgoingMetadata{}, nil
 	}
 	in := make([]core.Metadatum, len(md))
 	for i, m := range md {
 		if why, ok := reservedKeys[m.Key]; ok {
-			return core.MetadataBuf{}, &ValueError{Msg: fmt.Sprintf("metadata key %q (entry %d) is reserved: %s", m.Key, i, why)}
+			return core.OutgoingMetadata{}, &ValueError{Msg: fmt.Sprintf("metadata key %q (entry %d) is reserved: %s", m.Key, i, why)}
 		}
 		in[i] = core.Metadatum{Key: m.Key, Value: m.Value}
 	}

@@ -4,9 +4,7 @@ import "github.com/grpcpy/grpcpy/core"
 
 // UnaryUnaryMultiCallable mirrors grpc.UnaryUnaryMultiCallable: "Affords
 // invoking a unary-unary RPC from client-side." Each invocation is one core
-// batch of SEND_INITIAL_METADATA, SEND_MESSAGE, SEND_CLOSE_FROM_CLIENT,
-// RECV_INITIAL_METADATA, RECV_MESSAGE and RECV_STATUS_ON_CLIENT, as in
-// grpcio.
+// batch (core.ClientCall.StartUnary), as in grpcio.
 type UnaryUnaryMultiCallable struct {
 	ch     *Channel
 	method string
@@ -75,14 +73,8 @@ func (m *UnaryUnaryMultiCallable) start(request any, opts []CallOption, async bo
 		// Deserialising and callbacks are user code: off the poller.
 		after = func(op *core.Op) { go m.complete(s, op) }
 	}
-	op, err := s.cc.Start(core.UnaryOps, &core.Send{
-		Flags:         core.InitialMetadataFlags(o.waitForReady),
-		Metadata:      md.Buf,
-		MetadataCount: md.N,
-		Message:       payload,
-	}, after)
+	op, err := s.cc.StartUnary(md, o.waitForReady, payload, after)
 	if err != nil {
-		s.cc.Abandon()
 		return nil, nil, err
 	}
 	s.watchContext(o.ctx)

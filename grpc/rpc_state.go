@@ -267,7 +267,7 @@ const (
 // that fails to serialise, a done context) comes back terminated, with a
 // nil core call. Errors are for bad arguments only.
 func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, request any, unaryRequest bool) (
-	s *rpcState, o callOptions, md core.MetadataBuf, payload []byte, err error) {
+	s *rpcState, o callOptions, md core.OutgoingMetadata, payload []byte, err error) {
 	o = buildCallOptions(opts)
 	if md, err = checkMetadata(o.metadata); err != nil {
 		return nil, o, md, nil, err
@@ -302,21 +302,17 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 			"deadline already passed when the RPC started")
 		return s, o, md, nil, nil
 	}
-	cc, err := ch.c.NewCall(method, "", timeout)
+	var creds core.CallCredentials
+	if o.credentials != nil {
+		creds = o.credentials.build()
+		defer creds.Release() // the call holds its own reference
+	}
+	cc, err := ch.c.NewCall(method, "", timeout, creds)
 	if err != nil {
 		if errors.Is(err, core.ErrChannelClosed) {
 			return nil, o, md, nil, ErrChannelClosed
 		}
 		return nil, o, md, nil, err
-	}
-	if o.credentials != nil {
-		creds := o.credentials.build()
-		err := cc.SetCredentials(creds)
-		creds.Release() // the call holds its own reference
-		if err != nil {
-			cc.Abandon()
-			return nil, o, md, nil, err
-		}
 	}
 	return newRPCState(cc, deadline, hasDeadline), o, md, payload, nil
 }

@@ -22,20 +22,19 @@ type ServicerContext struct {
 	call     *core.ServerCall
 	metadata Metadata
 
-	mu          sync.Mutex
-	code        StatusCode
-	codeSet     bool
-	details     string
-	detailsSet  bool
-	trailing    core.MetadataBuf
-	initialSent bool
-	statused    bool
-	closed      bool
-	cancelled   bool
-	callbacks   []func()
-	rpcErrors   []*RpcError // raised by the library into the handler
-	ctx         context.Context
-	ctxCancel   context.CancelFunc
+	mu         sync.Mutex
+	code       StatusCode
+	codeSet    bool
+	details    string
+	detailsSet bool
+	trailing   core.OutgoingMetadata
+	statused   bool
+	closed     bool
+	cancelled  bool
+	callbacks  []func()
+	rpcErrors  []*RpcError // raised by the library into the handler
+	ctx        context.Context
+	ctxCancel  context.CancelFunc
 
 	watchOnce sync.Once // starts RECV_CLOSE_ON_SERVER when something needs it
 }
@@ -45,7 +44,7 @@ type ServicerContext struct {
 // get it folded into their final batch instead: one completion fewer.
 func (c *ServicerContext) watch() {
 	c.watchOnce.Do(func() {
-		if err := c.call.StartRecvClose(c.onClose); err != nil {
+		if err := c.call.WatchClose(c.onClose); err != nil {
 			c.mu.Lock()
 			c.closed = true // the call is over already
 			c.mu.Unlock()
@@ -210,15 +209,17 @@ func (c *ServicerContext) SendInitialMetadata(initialMetadata Metadata) error {
 		return err
 	}
 	c.mu.Lock()
-	if c.initialSent || c.statused {
-		c.mu.Unlock()
+	statused := c.statused
+	c.mu.Unlock()
+	if statused {
 		return &ValueError{Msg: "Initial metadata no longer allowed!"}
 	}
-	c.initialSent = true
-	c.mu.Unlock()
-	op, err := c.call.Start(core.OpSendInitialMetadata, &core.Send{Metadata: md.Buf, MetadataCount: md.N}, nil)
+	op, err := c.call.SendInitialMetadata(md)
+	if errors.Is(err, core.ErrInitialMetadataSent) {
+		return &ValueError{Msg: "Initial metadata no longer allowed!"}
+	}
 	if err != nil {
-		return err
+		return c.raise(newRpcError(StatusCodeCancelled, "RPC terminated before initial metadata was sent", nil, nil, err.Error()))
 	}
 	op.Wait()
 	if !op.Success {
@@ -348,8 +349,8 @@ func (c *ServicerContext) AbortWithStatus(status Status) {
 
 // ---- the server's side of the RPC ----
 
-// sendStatus is the final batch: SEND_STATUS_FROM_SERVER, with
-// SEND_INITIAL_METADATA if not yet sent and the response if any. With
+// sendStatus ends the RPC (core.ServerCall.SendStatus: the status, with
+// the response if any and the initial metadata if not yet sent). With
 // abort, a code set by the handler wins over code, as in grpcio's _abort.
 func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code StatusCode, details string, abort bool) {
 	c.mu.Lock()
@@ -374,19 +375,10 @@ func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code Statu
 			details = c.details
 		}
 	}
-	ops := core.OpSendStatusFromServer
-	if !c.initialSent {
-		c.initialSent = true
-		ops |= core.OpSendInitialMetadata
-	}
-	if hasPayload {
-		ops |= core.OpSendMessage
-	}
-	send := &core.Send{Message: payload, Status: int(code), Details: details,
-		Trailing: c.trailing.Buf, TrailingCount: c.trailing.N}
+	trailing := c.trailing
 	c.mu.Unlock()
 	// Not waited for: the call is released when its last batch completes.
-	c.call.StartFinal(ops, send, c.onClose)
+	c.call.SendStatus(int(code), details, trailing, payload, hasPayload, c.onClose)
 }
 
 func (c *ServicerContext) abort(code StatusCode, details string) {
@@ -395,16 +387,13 @@ func (c *ServicerContext) abort(code StatusCode, details string) {
 
 // recvRequest reads the single request of a unary-request method.
 func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, bool) {
-	msg, ok := c.call.TakePreread() // registered methods: read with the call
-	if !ok {
-		op, err := c.call.Start(core.OpRecvMessage, nil, nil)
-		if err != nil {
-			c.abort(StatusCodeInternal, "Failed to receive request: "+err.Error())
-			return nil, false
-		}
-		op.Wait()
-		msg, ok = op.Message, op.HasMessage
+	op, err := c.call.RecvMessage() // complete at once for registered methods: read with the call
+	if err != nil {
+		c.abort(StatusCodeInternal, "Failed to receive request: "+err.Error())
+		return nil, false
 	}
+	op.Wait()
+	msg, ok := op.Message, op.HasMessage
 	if !ok {
 		c.abort(StatusCodeUnimplemented, fmt.Sprintf("%q requires exactly one request message.", method))
 		return nil, false
@@ -477,19 +466,8 @@ func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
 // RPC is cancelled it yields an *RpcError (grpcio raises RpcError).
 func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
-		if msg, ok := c.call.TakePreread(); ok {
-			req, err := deserialize(des, msg)
-			if err != nil {
-				c.abort(StatusCodeInternal, "Exception deserializing request!")
-				yield(nil, c.raise(newRpcError(StatusCodeInternal, "Exception deserializing request!", nil, nil, "")))
-				return
-			}
-			if !yield(req, nil) {
-				return
-			}
-		}
 		for {
-			op, err := c.call.Start(core.OpRecvMessage, nil, nil)
+			op, err := c.call.RecvMessage()
 			if err == nil {
 				op.Wait()
 			}
@@ -527,13 +505,8 @@ func (c *ServicerContext) sendMessage(payload []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	ops := core.OpSendMessage
-	if !c.initialSent {
-		c.initialSent = true
-		ops |= core.OpSendInitialMetadata
-	}
 	c.mu.Unlock()
-	op, err := c.call.Start(ops, &core.Send{Message: payload}, nil)
+	op, err := c.call.SendMessage(payload)
 	if err != nil {
 		return false
 	}

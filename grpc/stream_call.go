@@ -3,8 +3,6 @@ package grpc
 import (
 	"errors"
 	"sync"
-
-	"github.com/grpcpy/grpcpy/core"
 )
 
 // ErrDoneWriting is returned by StreamStreamCall.Write after DoneWriting.
@@ -71,9 +69,7 @@ func (m *StreamStreamMultiCallable) Open(opts ...CallOption) (*StreamStreamCall,
 	it := &callIterator{rpcState: s, deser: m.deser}
 	w := &directWriter{it: it, ser: m.ser}
 	if s.cc != nil {
-		if err := it.startStatus(core.StreamStreamOps, &core.Send{
-			Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
-		}); err != nil {
+		if err := it.start(md, o.waitForReady, nil, false); err != nil {
 			return nil, err
 		}
 		s.watchContext(o.ctx)
@@ -105,7 +101,7 @@ func (w *directWriter) write(request any) error {
 		s.cc.CancelWithStatus(int(StatusCodeInternal), "Exception serializing request!")
 		return w.ended()
 	}
-	if op, err := s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil); err == nil && op.Wait().Success {
+	if op, err := s.cc.SendMessage(payload); err == nil && op.Wait().Success {
 		return nil
 	}
 	return w.ended()
@@ -119,7 +115,7 @@ func (w *directWriter) doneWriting() error {
 	}
 	w.closed = true
 	if s := w.it.rpcState; s.cc != nil {
-		if op, err := s.cc.Start(core.OpSendCloseFromClient, nil, nil); err == nil {
+		if op, err := s.cc.CloseSend(); err == nil {
 			op.Wait() // a failure means the RPC is over: Read reports how
 		}
 	}

@@ -81,10 +81,7 @@ func (m *UnaryStreamMultiCallable) Call(request any, opts ...CallOption) (CallIt
 	if s.cc == nil {
 		return it, nil
 	}
-	if err := it.startStatus(core.UnaryStreamOps, &core.Send{
-		Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
-		Message: payload,
-	}); err != nil {
+	if err := it.start(md, o.waitForReady, payload, true); err != nil {
 		return nil, err
 	}
 	s.watchContext(o.ctx)
@@ -113,9 +110,7 @@ func (m *StreamStreamMultiCallable) Call(requests iter.Seq2[any, error], opts ..
 	if s.cc == nil {
 		return it, nil
 	}
-	if err := it.startStatus(core.StreamStreamOps, &core.Send{
-		Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
-	}); err != nil {
+	if err := it.start(md, o.waitForReady, nil, false); err != nil {
 		return nil, err
 	}
 	s.watchContext(o.ctx)
@@ -169,11 +164,8 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 		return (*unaryFuture)(s), nil
 	}
 	u := &UnaryUnaryMultiCallable{ch: m.ch, method: m.method, deser: m.deser}
-	_, err = s.cc.Start(core.StreamUnaryOps, &core.Send{
-		Flags: core.InitialMetadataFlags(o.waitForReady), Metadata: md.Buf, MetadataCount: md.N,
-	}, func(op *core.Op) { go u.complete(s, op) })
+	_, err = s.cc.StartStreamUnary(md, o.waitForReady, func(op *core.Op) { go u.complete(s, op) })
 	if err != nil {
-		s.cc.Abandon()
 		return nil, err
 	}
 	s.watchContext(o.ctx)
@@ -206,13 +198,13 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 				fail(StatusCodeInternal, "Exception serializing request!", err)
 				return
 			}
-			op, err := s.cc.Start(core.OpSendMessage, &core.Send{Message: payload}, nil)
+			op, err := s.cc.SendMessage(payload)
 			if err != nil || !op.Wait().Success {
 				return // the RPC is over
 			}
 		}
 	}
-	if op, err := s.cc.Start(core.OpSendCloseFromClient, nil, nil); err == nil {
+	if op, err := s.cc.CloseSend(); err == nil {
 		op.Wait()
 	}
 }
@@ -250,38 +242,23 @@ type callIterator struct {
 	status *core.Op // the batch with RECV_STATUS_ON_CLIENT
 }
 
-// startStatus starts the batch that ends with RECV_STATUS_ON_CLIENT and the
-// separate RECV_INITIAL_METADATA batch.
-func (it *callIterator) startStatus(ops uint32, send *core.Send) error {
+// start opens the response stream (core.ClientCall.StartResponseStream):
+// with hasRequest a unary-stream RPC, else stream-stream.
+func (it *callIterator) start(md core.OutgoingMetadata, waitForReady *bool, request []byte, hasRequest bool) error {
 	s := it.rpcState
-	// Initial metadata is recorded by the batch's own completion (on the
-	// poller: setInitial only stores and closes a channel).
-	initial, err := s.cc.Start(core.RecvInitial, nil, func(o *core.Op) {
-		s.setInitial(fromCoreMetadata(o.InitialMetadata))
-	})
-	if err != nil {
-		s.cc.Abandon()
-		return err
-	}
-	it.status, err = s.cc.Start(ops, send, func(op *core.Op) {
-		go func() { // terminate runs user callbacks: off the poller
-			<-initial.Done()
-			s.setInitial(fromCoreMetadata(initial.InitialMetadata)) // in case the hook has not run yet
-			s.terminate(nil, statusCodeFromCore(op.Status), op.Details, nil,
-				fromCoreMetadata(op.TrailingMetadata), op.ErrorString)
-		}()
-	})
-	if err != nil {
-		// The initial-metadata batch is in flight: cancel so it completes,
-		// then drop the call (no status batch will ever release it).
-		s.cc.Cancel()
-		go func() {
-			<-initial.Done()
-			s.cc.Abandon()
-		}()
-		return err
-	}
-	return nil
+	var err error
+	it.status, err = s.cc.StartResponseStream(md, waitForReady, request, hasRequest,
+		// On the poller: setInitial only stores and closes a channel.
+		func(initial *core.Op) { s.setInitial(fromCoreMetadata(initial.InitialMetadata)) },
+		func(status, initial *core.Op) {
+			go func() { // terminate runs user callbacks: off the poller
+				<-initial.Done()
+				s.setInitial(fromCoreMetadata(initial.InitialMetadata)) // in case its hook has not run yet
+				s.terminate(nil, statusCodeFromCore(status.Status), status.Details, nil,
+					fromCoreMetadata(status.TrailingMetadata), status.ErrorString)
+			}()
+		})
+	return err
 }
 
 // Next implements CallIterator.
@@ -293,7 +270,7 @@ func (it *callIterator) Next() (any, error) {
 	}
 	s := it.rpcState
 	if s.cc != nil {
-		if op, err := s.cc.Start(core.OpRecvMessage, nil, nil); err == nil {
+		if op, err := s.cc.RecvMessage(); err == nil {
 			op.Wait()
 			if op.HasMessage {
 				resp, err := deserialize(it.deser, op.Message)
