@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpcpy/grpcpy/cgo"
@@ -203,7 +204,8 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	}
 	if r.registered {
 		sc.Method = r.method
-		sc.preread, sc.hasPreread = b.Message(), b.HasMessage()
+		sc.preread = b.Message()
+		sc.hasPreread.Store(b.HasMessage())
 	} else {
 		sc.Method, sc.Host = b.Method(), b.Host()
 	}
@@ -316,7 +318,7 @@ type ServerCall struct {
 	HasDeadline bool
 
 	preread    []byte // a registered method's first message, read with the call
-	hasPreread bool
+	hasPreread atomic.Bool // read without mu: most RecvMessage calls find it false
 
 	// startMu serialises grpc_call_start_batch (held across the C call,
 	// never taken by a poller); mu guards the fields below, briefly.
@@ -457,11 +459,9 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 // method's first message came with the call: the first RecvMessage
 // returns it in an Op already complete.
 func (sc *ServerCall) RecvMessage() (*Op, error) {
-	sc.mu.Lock()
-	m, ok := sc.preread, sc.hasPreread
-	sc.preread, sc.hasPreread = nil, false
-	sc.mu.Unlock()
-	if ok {
+	if sc.hasPreread.Load() && sc.hasPreread.CompareAndSwap(true, false) {
+		m := sc.preread
+		sc.preread = nil
 		o := newOp(nil, sc.q, cgo.OpRecvMessage)
 		o.Success, o.HasMessage, o.Message = true, true, m
 		o.state.Store(opDone)
