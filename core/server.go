@@ -317,7 +317,7 @@ type ServerCall struct {
 	Deadline    time.Time
 	HasDeadline bool
 
-	preread    []byte // a registered method's first message, read with the call
+	preread    []byte      // a registered method's first message, read with the call
 	hasPreread atomic.Bool // read without mu: most RecvMessage calls find it false
 
 	// startMu serialises grpc_call_start_batch (held across the C call,
