@@ -337,6 +337,11 @@ func tableCells(line string) []string {
 	return append(cells, strings.TrimSpace(cur.String()))
 }
 
+// typeParams are the type-parameter names the tables use in generic
+// signatures (`grpc.NewUnaryUnary[Req, Resp]`, `iter.Seq2[T, error]`):
+// placeholders, not names of package grpc.
+var typeParams = map[string]bool{"T": true, "Req": true, "Resp": true, "S": true}
+
 // stdQualifiers are the package names whose qualified identifiers in the
 // table are Go's, not grpc's, and go unchecked.
 var stdQualifiers = map[string]bool{
@@ -612,7 +617,7 @@ func (api *goAPI) checkGoColumn(t *testing.T, row, col, class string) int {
 				i = j - 1
 				continue
 			}
-			if !ast.IsExported(name) || (i > 0 && toks[i-1].tok == token.PERIOD) {
+			if !ast.IsExported(name) || (i > 0 && toks[i-1].tok == token.PERIOD) || typeParams[name] {
 				continue
 			}
 			switch {

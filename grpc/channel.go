@@ -14,10 +14,29 @@ import (
 // ChannelOption is one entry of grpcio's options list, a (key, value) pair
 // passed to the core unchanged as a channel arg. Value must be a string
 // (GRPC_ARG_STRING) or an integer of any Go integer type (GRPC_ARG_INTEGER),
-// e.g. ChannelOption{"grpc.max_receive_message_length", 1 << 20}.
+// e.g. grpc.Option("grpc.max_receive_message_length", 1<<20).
 type ChannelOption struct {
 	Key   string
 	Value any
+}
+
+// Option makes a ChannelOption as Python writes one, a (key, value) tuple:
+// grpc.Option("grpc.max_receive_message_length", 1<<20) for
+// ('grpc.max_receive_message_length', 1 << 20). (A ChannelOption{k, v}
+// literal works too, but go vet flags unkeyed fields.)
+func Option(key string, value any) ChannelOption { return ChannelOption{Key: key, Value: value} }
+
+// userAgent is sent before the core's own ("grpc-c/29.0.0 (linux;
+// chttp2)"), as grpcio sends grpc-python/<version>.
+var userAgent = "grpcpy/" + Version
+
+// channelArgs is buildArgs for a channel: grpcio's _augment_options adds
+// its user agent after the caller's options (a caller's own
+// grpc.primary_user_agent then comes first: "foo/1 grpcpy/1.18.0 grpc-c/...").
+func channelArgs(options []ChannelOption) (*core.Args, error) {
+	opts := make([]ChannelOption, 0, len(options)+1)
+	opts = append(opts, options...)
+	return buildArgs(append(opts, Option("grpc.primary_user_agent", userAgent)))
 }
 
 func buildArgs(options []ChannelOption) (*core.Args, error) {
@@ -134,7 +153,7 @@ func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) 
 	if err := checkNoNUL("target", target); err != nil {
 		return nil, err
 	}
-	args, err := buildArgs(options)
+	args, err := channelArgs(options)
 	if err != nil {
 		return nil, err
 	}

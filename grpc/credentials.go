@@ -305,7 +305,7 @@ func SecureChannel(target string, credentials *ChannelCredentials, options ...Ch
 	if err := checkNoNUL("target", target); err != nil {
 		return nil, err
 	}
-	args, err := buildArgs(options)
+	args, err := channelArgs(options)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,14 @@ func (e *ValueError) Error() string { return "grpc: " + e.Msg }
 // Unwrap returns the cause.
 func (e *ValueError) Unwrap() error { return e.Err }
 
+// NotImplementedError mirrors Python's NotImplementedError, which the
+// generated servicer base class raises for a method the server does not
+// implement (after setting UNIMPLEMENTED "Method not implemented!" on the
+// context). Generated UnimplementedFooServicer methods return it.
+type NotImplementedError struct{ Msg string }
+
+func (e *NotImplementedError) Error() string { return e.Msg }
+
 // ErrChannelClosed is returned when an RPC is invoked on a closed Channel
 // (grpcio raises ValueError "Cannot invoke RPC on closed channel!").
 var ErrChannelClosed = &ValueError{Msg: core.ErrChannelClosed.Error(), Err: core.ErrChannelClosed}
@@ -52,13 +60,15 @@ func newRpcError(code StatusCode, details string, initial, trailing Metadata, de
 	return &RpcError{code: code, details: details, initialMetadata: initial, trailingMetadata: trailing, debugError: debug}
 }
 
-// Error formats like grpcio's _InactiveRpcError, on one line.
+// Error reads as grpcio's str() of the error (_InactiveRpcError), on one
+// line as Go errors are: "<RpcError of RPC that terminated with: status =
+// StatusCode.UNAVAILABLE, details = "...", debug_error_string = "...">".
 func (e *RpcError) Error() string {
-	s := fmt.Sprintf("RPC terminated with status = %s, details = %q", e.code, e.details)
+	s := fmt.Sprintf("<RpcError of RPC that terminated with: status = %s, details = %q", e.code, e.details)
 	if e.debugError != "" {
-		s += ", debug_error_string = " + e.debugError
+		s += fmt.Sprintf(", debug_error_string = %q", e.debugError)
 	}
-	return s
+	return s + ">"
 }
 
 // Code mirrors grpc.Call.code().

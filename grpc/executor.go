@@ -2,6 +2,8 @@ package grpc
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -24,6 +26,7 @@ var ErrExecutorShutdown = errors.New("grpc: cannot schedule new work after shutd
 // admitted.
 type ThreadPoolExecutor struct {
 	max int
+	err error // an invalid max_workers: Submit and NewServer return it
 
 	mu       sync.Mutex
 	queue    []func()
@@ -32,16 +35,32 @@ type ThreadPoolExecutor struct {
 	idle     sync.WaitGroup
 }
 
-// NewThreadPoolExecutor mirrors ThreadPoolExecutor(max_workers=maxWorkers).
-func NewThreadPoolExecutor(maxWorkers int) *ThreadPoolExecutor {
-	if maxWorkers < 1 {
-		maxWorkers = 1
+// NewThreadPoolExecutor mirrors ThreadPoolExecutor(max_workers=None):
+// NewThreadPoolExecutor() has Python's default of min(32, CPUs + 4)
+// workers, NewThreadPoolExecutor(10) ten. A max_workers of 0 or less is
+// Python's ValueError "max_workers must be greater than 0": the executor
+// refuses all work with that *ValueError, and NewServer given it returns
+// it.
+func NewThreadPoolExecutor(maxWorkers ...int) *ThreadPoolExecutor {
+	switch {
+	case len(maxWorkers) == 0:
+		return &ThreadPoolExecutor{max: min(32, runtime.NumCPU()+4)}
+	case len(maxWorkers) > 1:
+		return &ThreadPoolExecutor{err: &ValueError{Msg: fmt.Sprintf("ThreadPoolExecutor takes one max_workers, got %d", len(maxWorkers))}}
+	case maxWorkers[0] <= 0:
+		return &ThreadPoolExecutor{err: &ValueError{Msg: "max_workers must be greater than 0"}}
 	}
-	return &ThreadPoolExecutor{max: maxWorkers}
+	return &ThreadPoolExecutor{max: maxWorkers[0]}
 }
+
+// MaxWorkers is the most goroutines that run submitted work at once.
+func (e *ThreadPoolExecutor) MaxWorkers() int { return e.max }
 
 // Submit mirrors submit(fn): queues fn and returns at once.
 func (e *ThreadPoolExecutor) Submit(fn func()) error {
+	if e.err != nil {
+		return e.err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.shutdown {

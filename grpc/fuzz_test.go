@@ -173,7 +173,7 @@ func FuzzMessageEcho(f *testing.F) {
 		}
 
 		half := data[:len(data)/2]
-		it, err := stream.Call(grpc.Requests(data, half), grpc.WithTimeout(fuzzRPCTimeout))
+		it, err := stream.Call(grpc.Requests[any](data, half), grpc.WithTimeout(fuzzRPCTimeout))
 		if err != nil {
 			t.Fatalf("stream: %v", err)
 		}

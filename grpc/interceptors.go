@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"runtime/debug"
@@ -338,4 +339,59 @@ func (f ServerInterceptorFunc) InterceptService(c func(*HandlerCallDetails) *Rpc
 // interceptors "given control in the order they are specified".
 func WithInterceptors(interceptors ...ServerInterceptor) ServerOption {
 	return func(o *serverOptions) { o.interceptors = append(o.interceptors, interceptors...) }
+}
+
+// AsCallFuture adapts a plain Future to the Call-Future an interceptor
+// returns (grpcio documents the same contract: "an object that is both a
+// Call for the RPC and a Future"; a Python interceptor returning a bare
+// concurrent.futures.Future breaks callers that ask for its code). The
+// Call methods are derived from the outcome: code OK and no details on
+// success; an *RpcError's code, details and trailing metadata; UNKNOWN
+// with the error's text for any other error; CANCELLED if the future was
+// cancelled. Code, Details and the metadata block until f is done.
+func AsCallFuture(f Future) CallFuture {
+	if cf, ok := f.(CallFuture); ok {
+		return cf
+	}
+	return &futureCall{Future: f}
+}
+
+type futureCall struct{ Future }
+
+func (c *futureCall) outcome() (StatusCode, string, Metadata) {
+	exc, err := c.Future.Exception()
+	switch {
+	case err != nil: // cancelled
+		return StatusCodeCancelled, "Locally cancelled by application!", nil
+	case exc == nil:
+		return StatusCodeOK, "", nil
+	}
+	var rpcErr *RpcError
+	if errors.As(exc, &rpcErr) {
+		return rpcErr.Code(), rpcErr.Details(), rpcErr.TrailingMetadata()
+	}
+	return StatusCodeUnknown, exc.Error(), nil
+}
+
+func (c *futureCall) IsActive() bool                       { return !c.Future.Done() }
+func (c *futureCall) TimeRemaining() (time.Duration, bool) { return 0, false }
+func (c *futureCall) AddCallback(cb func()) bool {
+	if c.Future.Done() {
+		return false
+	}
+	c.Future.AddDoneCallback(func(Future) { cb() })
+	return true
+}
+func (c *futureCall) InitialMetadata() Metadata { c.Future.Exception(); return nil }
+func (c *futureCall) TrailingMetadata() Metadata {
+	_, _, md := c.outcome()
+	return md
+}
+func (c *futureCall) Code() StatusCode {
+	code, _, _ := c.outcome()
+	return code
+}
+func (c *futureCall) Details() string {
+	_, d, _ := c.outcome()
+	return d
 }

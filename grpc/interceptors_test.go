@@ -269,7 +269,7 @@ func TestInterceptors(t *testing.T) {
 	run := func(ch *grpc.Channel, shape string, opts ...grpc.CallOption) result {
 		t.Helper()
 		opts = append([]grpc.CallOption{grpc.WithTimeout(testTimeout)}, opts...)
-		reqs := grpc.Requests([]byte("a"), []byte("b"))
+		reqs := grpc.Requests[any]([]byte("a"), []byte("b"))
 		var f grpc.CallFuture
 		var it grpc.CallIterator
 		var err error

@@ -251,9 +251,9 @@ func TestNegativeTimeoutIsDeadlineExceeded(t *testing.T) {
 		}
 		_, err = it.Next()
 		wantDeadline("unary-stream", err)
-		_, err = ch.StreamUnary("/test.Neg/SU").Call(grpc.Requests([]byte("x")), grpc.WithTimeout(timeout))
+		_, err = ch.StreamUnary("/test.Neg/SU").Call(grpc.Requests[any]([]byte("x")), grpc.WithTimeout(timeout))
 		wantDeadline("stream-unary", err)
-		it, err = ch.StreamStream("/test.Neg/SS").Call(grpc.Requests([]byte("x")), grpc.WithTimeout(timeout))
+		it, err = ch.StreamStream("/test.Neg/SS").Call(grpc.Requests[any]([]byte("x")), grpc.WithTimeout(timeout))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +361,7 @@ func TestClientCancelIsNotLoggedAsAppError(t *testing.T) {
 		}))
 	}
 	// The handler's own error is logged, at ERROR under grpc._server.
-	if _, err := su.Call(grpc.Requests([]byte("a")), grpc.WithTimeout(testTimeout)); err == nil {
+	if _, err := su.Call(grpc.Requests[any]([]byte("a")), grpc.WithTimeout(testTimeout)); err == nil {
 		t.Fatal("want the handler's error")
 	}
 	<-entered

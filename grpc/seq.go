@@ -1,6 +1,10 @@
 package grpc
 
-import "iter"
+import (
+	"fmt"
+	"iter"
+	"reflect"
+)
 
 // AnySeq turns a typed sequence of values into the untyped form handlers
 // and multi-callables use (generated code's glue).
@@ -29,7 +33,7 @@ func TypedSeq[T any](seq iter.Seq2[any, error]) iter.Seq2[T, error] {
 			}
 			t, ok := v.(T)
 			if !ok {
-				yield(zero, &ValueError{Msg: "unexpected message type in stream"})
+				yield(zero, &TypeError{Msg: fmt.Sprintf("a message in the stream is a %T, want %v (check the deserializer)", v, reflect.TypeFor[T]())})
 				return
 			}
 			if !yield(t, nil) {

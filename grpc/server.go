@@ -77,6 +77,9 @@ func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
 	for _, f := range opts {
 		f(&o)
 	}
+	if e, ok := threadPool.(*ThreadPoolExecutor); ok && e != nil && e.err != nil {
+		return nil, e.err
+	}
 	if o.maxConcurrent < 0 {
 		return nil, &ValueError{Msg: fmt.Sprintf("maximum_concurrent_rpcs must be positive, got %d", o.maxConcurrent)}
 	}

@@ -10,29 +10,6 @@ import (
 	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
-// Requests makes a request iterator from values, for the stream-request
-// multi-callables: Requests(a, b, c) yields a, b, c.
-func Requests(values ...any) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
-		for _, v := range values {
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// RequestsFrom makes a request iterator from any Go sequence.
-func RequestsFrom[T any](seq iter.Seq[T]) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
-		for v := range seq {
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
 // UnaryStream mirrors grpc.Channel.unary_stream(method, request_serializer=None,
 // response_deserializer=None).
 func (ch *Channel) UnaryStream(method string, opts ...MultiCallableOption) *UnaryStreamMultiCallable {

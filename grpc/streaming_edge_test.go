@@ -129,7 +129,7 @@ func TestStreamingEdges(t *testing.T) {
 		}
 	})
 	t.Run("empty request stream", func(t *testing.T) {
-		resp, err := ch.StreamUnary("/test.St/Count").Call(grpc.Requests(), timeout)
+		resp, err := ch.StreamUnary("/test.St/Count").Call(grpc.Requests[any](), timeout)
 		if err != nil || string(resp.([]byte)) != "0" {
 			t.Fatalf("%v %v", resp, err)
 		}
@@ -203,7 +203,7 @@ func TestStreamingEdges(t *testing.T) {
 	})
 	t.Run("request serializer failure", func(t *testing.T) {
 		_, err := ch.StreamUnary("/test.St/Count", grpc.WithRequestSerializer(failingSerializer)).
-			Call(grpc.Requests([]byte("x")), timeout)
+			Call(grpc.Requests[any]([]byte("x")), timeout)
 		if r := rpcErr(t, err, grpc.StatusCodeInternal); r.Details() != "Exception serializing request!" {
 			t.Fatalf("details %q", r.Details())
 		}

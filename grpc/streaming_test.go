@@ -108,7 +108,7 @@ func (o outcome) String() string { return fmt.Sprintf("%v %v %q", o.got, o.code,
 // the handler reported in.
 func invoke(t *testing.T, ch *grpc.Channel, shape string, opts []grpc.CallOption, cancelOn <-chan string) outcome {
 	t.Helper()
-	reqs := grpc.Requests([]byte("a"), []byte("b"), []byte("c"))
+	reqs := grpc.Requests[any]([]byte("a"), []byte("b"), []byte("c"))
 	var it grpc.CallIterator
 	var fut grpc.CallFuture
 	var err error

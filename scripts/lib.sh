@@ -60,9 +60,10 @@ ensure_go() {
 }
 
 # ensure_deps installs the C core (and its C++ API, for the bench peer), the
-# build tools and Go.
+# build tools (protoc and the well-known .proto files), grpcio and
+# grpcio-tools for the cross-language tests, and Go.
 ensure_deps() {
-  ensure_packages libgrpc-dev libgrpc++-dev pkg-config gcc g++ libc6-dev protobuf-compiler python3-grpcio python3-protobuf git
+  ensure_packages libgrpc-dev libgrpc++-dev pkg-config gcc g++ libc6-dev protobuf-compiler libprotobuf-dev python3-grpcio python3-grpc-tools python3-protobuf git
   ensure_go
   export PATH="$(go env GOPATH)/bin:$PATH"
   log "$(go version); gRPC core $(pkg-config --modversion grpc)"

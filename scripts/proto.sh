@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 ensure_deps
 go install google.golang.org/protobuf/cmd/protoc-gen-go
 go install ./cmd/protoc-gen-grpcpy
-for proto in $(git ls-files '*.proto'); do
+for proto in $(git ls-files '*.proto' | grep -v '^cmd/protoc-gen-grpcpy/testdata/'); do
   dir=$(dirname "$proto")
   log "protoc $proto"
   (cd "$dir" && protoc --go_out=. --go_opt=paths=source_relative \
     --grpcpy_out=. --grpcpy_opt=paths=source_relative "$(basename "$proto")")
 done
+# The plugin's golden files (testdata/golden), from its own test.
+log "protoc-gen-grpcpy golden files"
+go test ./cmd/protoc-gen-grpcpy -run TestGolden -update

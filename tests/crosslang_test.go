@@ -71,7 +71,7 @@ func shapes() grpc.GenericRpcHandler {
 	return grpc.MethodHandlersGenericHandler("test.Shapes", map[string]*grpc.RpcMethodHandler{
 		"UU": grpc.UnaryUnaryRpcMethodHandler(func(req any, _ *grpc.ServicerContext) (any, error) { return req, nil }),
 		"US": grpc.UnaryStreamRpcMethodHandler(func(req any, _ *grpc.ServicerContext) iter.Seq2[any, error] {
-			return grpc.Requests(req, []byte(fmt.Sprintf("%s-1", req)), []byte(fmt.Sprintf("%s-2", req)))
+			return grpc.Requests[any](req, []byte(fmt.Sprintf("%s-1", req)), []byte(fmt.Sprintf("%s-2", req)))
 		}),
 		"SU": grpc.StreamUnaryRpcMethodHandler(func(reqs iter.Seq2[any, error], _ *grpc.ServicerContext) (any, error) {
 			var parts []string
@@ -224,11 +224,11 @@ func TestGoClientToGrpcioServerOverMutualTLS(t *testing.T) {
 	if got := collect(t, it); got != "a0,a1,a2" {
 		t.Fatalf("US: %s", got)
 	}
-	r, err := ch.StreamUnary("/test.Py/SU").Call(grpc.Requests([]byte("a"), []byte("b"), []byte("c")), timeout)
+	r, err := ch.StreamUnary("/test.Py/SU").Call(grpc.Requests[any]([]byte("a"), []byte("b"), []byte("c")), timeout)
 	if err != nil || string(r.([]byte)) != "a+b+c" {
 		t.Fatalf("SU: %v %v", r, err)
 	}
-	it, err = ch.StreamStream("/test.Py/SS").Call(grpc.Requests([]byte("a"), []byte("b"), []byte("c")), timeout)
+	it, err = ch.StreamStream("/test.Py/SS").Call(grpc.Requests[any]([]byte("a"), []byte("b"), []byte("c")), timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,7 +229,7 @@ type result struct {
 // runUnary keeps c.concurrency unary calls in flight, each worker one call
 // at a time, and records the calls that complete inside the window.
 func runUnary(ch *grpc.Channel, c clientConfig) (result, error) {
-	mc := ch.UnaryUnary(unaryMethod)
+	mc := grpc.NewUnaryUnary[[]byte, []byte](ch, unaryMethod)
 	payload := makePayload(c.payload)
 	start := time.Now().Add(c.warmup)
 	end := start.Add(c.duration)
@@ -254,7 +254,7 @@ func runUnary(ch *grpc.Channel, c clientConfig) (result, error) {
 				}
 				if t1.After(start) && !t1.After(end) {
 					r.ops++
-					r.bytes += int64(len(resp.([]byte)))
+					r.bytes += int64(len(resp))
 					r.latencies = append(r.latencies, t1.Sub(t0))
 				}
 			}
@@ -288,14 +288,14 @@ func makePayload(n int) []byte {
 func runPingPong(ch *grpc.Channel, c clientConfig) (result, error) {
 	payload := makePayload(c.payload)
 	next := make(chan []byte)
-	requests := func(yield func(any, error) bool) {
+	requests := func(yield func([]byte, error) bool) {
 		for p := range next {
 			if !yield(p, nil) {
 				return
 			}
 		}
 	}
-	it, err := ch.StreamStream(streamMethod).Call(requests)
+	it, err := grpc.NewStreamStream[[]byte, []byte](ch, streamMethod).Call(requests)
 	if err != nil {
 		return result{}, err
 	}
@@ -316,7 +316,7 @@ func runPingPong(ch *grpc.Channel, c clientConfig) (result, error) {
 		}
 		if t1.After(start) && !t1.After(end) {
 			r.ops++
-			r.bytes += int64(len(resp.([]byte)))
+			r.bytes += int64(len(resp))
 			r.latencies = append(r.latencies, t1.Sub(t0))
 		}
 	}
@@ -333,7 +333,7 @@ func runPingPong(ch *grpc.Channel, c clientConfig) (result, error) {
 // Write and Read on this goroutine alone (no request iterator).
 func runPingPongOpen(ch *grpc.Channel, c clientConfig) (result, error) {
 	payload := makePayload(c.payload)
-	call, err := ch.StreamStream(streamMethod).Open()
+	call, err := grpc.NewStreamStream[[]byte, []byte](ch, streamMethod).Open()
 	if err != nil {
 		return result{}, err
 	}
@@ -355,7 +355,7 @@ func runPingPongOpen(ch *grpc.Channel, c clientConfig) (result, error) {
 		}
 		if t1.After(start) && !t1.After(end) {
 			r.ops++
-			r.bytes += int64(len(resp.([]byte)))
+			r.bytes += int64(len(resp))
 			r.latencies = append(r.latencies, t1.Sub(t0))
 		}
 	}
@@ -375,14 +375,14 @@ func runStreamThroughput(ch *grpc.Channel, c clientConfig) (result, error) {
 	payload := makePayload(c.payload)
 	start := time.Now().Add(c.warmup)
 	end := start.Add(c.duration)
-	requests := func(yield func(any, error) bool) {
+	requests := func(yield func([]byte, error) bool) {
 		for time.Now().Before(end) {
 			if !yield(payload, nil) {
 				return
 			}
 		}
 	}
-	it, err := ch.StreamStream(streamMethod).Call(requests)
+	it, err := grpc.NewStreamStream[[]byte, []byte](ch, streamMethod).Call(requests)
 	if err != nil {
 		return result{}, err
 	}
@@ -393,7 +393,7 @@ func runStreamThroughput(ch *grpc.Channel, c clientConfig) (result, error) {
 		}
 		if t := time.Now(); t.After(start) && !t.After(end) {
 			r.ops++
-			r.bytes += int64(len(resp.([]byte)))
+			r.bytes += int64(len(resp))
 		}
 	}
 	return r, nil

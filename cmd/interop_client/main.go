@@ -164,19 +164,18 @@ func emptyUnary(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := r.(*pb.Empty); !ok {
-		return fmt.Errorf("response %T", r)
+	if r == nil {
+		return errors.New("response <nil>")
 	}
 	return nil
 }
 
 func largeUnaryCall(stub *pb.TestServiceStub, opts ...grpc.CallOption) (*pb.SimpleResponse, grpc.Call, error) {
 	req := &pb.SimpleRequest{ResponseType: pb.PayloadType_COMPRESSABLE, ResponseSize: 314159, Payload: payload(271828)}
-	r, call, err := stub.UnaryCall.WithCall(req, append([]grpc.CallOption{rpcTimeout}, opts...)...)
+	resp, call, err := stub.UnaryCall.WithCall(req, append([]grpc.CallOption{rpcTimeout}, opts...)...)
 	if err != nil {
 		return nil, call, err
 	}
-	resp := r.(*pb.SimpleResponse)
 	if n := len(resp.GetPayload().GetBody()); n != 314159 {
 		return nil, call, fmt.Errorf("payload of %d bytes, want 314159", n)
 	}
@@ -191,7 +190,7 @@ func largeUnary(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 var inSizes, outSizes = []int{27182, 8, 1828, 45904}, []int{31415, 9, 2653, 58979}
 
 func clientStreaming(stub *pb.TestServiceStub, _ *grpc.Channel) error {
-	var reqs []any
+	var reqs []*pb.StreamingInputCallRequest
 	for _, n := range inSizes {
 		reqs = append(reqs, &pb.StreamingInputCallRequest{Payload: payload(n)})
 	}
@@ -199,7 +198,7 @@ func clientStreaming(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 	if err != nil {
 		return err
 	}
-	if got := r.(*pb.StreamingInputCallResponse).GetAggregatedPayloadSize(); got != 74922 {
+	if got := r.GetAggregatedPayloadSize(); got != 74922 {
 		return fmt.Errorf("aggregated size %d, want 74922", got)
 	}
 	return nil
@@ -219,7 +218,7 @@ func serverStreaming(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 		if err != nil {
 			return err
 		}
-		if i >= len(outSizes) || len(r.(*pb.StreamingOutputCallResponse).GetPayload().GetBody()) != outSizes[i] {
+		if i >= len(outSizes) || len(r.GetPayload().GetBody()) != outSizes[i] {
 			return fmt.Errorf("response %d has the wrong size", i)
 		}
 		i++
@@ -232,13 +231,13 @@ func serverStreaming(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 
 // duplex drives a FullDuplexCall one request at a time.
 type duplex struct {
-	send chan any
-	it   grpc.CallIterator
+	send chan *pb.StreamingOutputCallRequest
+	it   *grpc.TypedCallIterator[*pb.StreamingOutputCallResponse]
 }
 
 func startDuplex(stub *pb.TestServiceStub, opts ...grpc.CallOption) (*duplex, error) {
-	d := &duplex{send: make(chan any)}
-	requests := func(yield func(any, error) bool) {
+	d := &duplex{send: make(chan *pb.StreamingOutputCallRequest)}
+	requests := func(yield func(*pb.StreamingOutputCallRequest, error) bool) {
 		for r := range d.send {
 			if !yield(r, nil) {
 				return
@@ -263,7 +262,7 @@ func pingPong(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 			close(d.send)
 			return err
 		}
-		if n := len(r.(*pb.StreamingOutputCallResponse).GetPayload().GetBody()); n != outSizes[i] {
+		if n := len(r.GetPayload().GetBody()); n != outSizes[i] {
 			close(d.send)
 			return fmt.Errorf("response %d: %d bytes, want %d", i, n, outSizes[i])
 		}
@@ -276,7 +275,7 @@ func pingPong(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 }
 
 func emptyStream(stub *pb.TestServiceStub, _ *grpc.Channel) error {
-	it, err := stub.FullDuplexCall.Call(grpc.Requests(), rpcTimeout)
+	it, err := stub.FullDuplexCall.Call(grpc.Requests[*pb.StreamingOutputCallRequest](), rpcTimeout)
 	if err != nil {
 		return err
 	}
@@ -319,7 +318,7 @@ func timeoutOnSleepingServer(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 func cancelAfterBegin(stub *pb.TestServiceStub, _ *grpc.Channel) error {
 	block := make(chan struct{})
 	defer close(block)
-	f, err := stub.StreamingInputCall.Future(func(yield func(any, error) bool) { <-block }, rpcTimeout)
+	f, err := stub.StreamingInputCall.Future(func(yield func(*pb.StreamingInputCallRequest, error) bool) { <-block }, rpcTimeout)
 	if err != nil {
 		return err
 	}
@@ -489,7 +488,7 @@ func large4MiB(_ *pb.TestServiceStub, _ *grpc.Channel) error {
 	if err != nil {
 		return err
 	}
-	if n := len(r.(*pb.SimpleResponse).GetPayload().GetBody()); n != size {
+	if n := len(r.GetPayload().GetBody()); n != size {
 		return fmt.Errorf("payload of %d bytes, want %d", n, size)
 	}
 	return nil

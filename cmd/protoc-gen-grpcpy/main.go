@@ -1,22 +1,40 @@
 // Command protoc-gen-grpcpy generates grpcpy service code from .proto
 // files: the Go counterpart of the *_pb2_grpc.py module that grpcio-tools
-// generates. For each service Foo it writes
+// generates, with Python's names and Go's types. For each service Foo it
+// writes
 //
-//   - FooStub with one multi-callable per method (Python's FooStub),
+//   - FooStub with one typed multi-callable per method (Python's FooStub):
+//     stub.SayHello.Call(req) returns a *HelloReply;
 //   - FooServicer, the interface a server implements (Python's
 //     FooServicer base class), and UnimplementedFooServicer, whose methods
-//     answer UNIMPLEMENTED "Method not implemented!" as the base class does,
-//   - AddFooServicerToServer (Python's add_FooServicer_to_server).
+//     answer UNIMPLEMENTED "Method not implemented!" with a
+//     *grpc.NotImplementedError, as the base class raises NotImplementedError;
+//   - AddFooServicerToServer (Python's add_FooServicer_to_server);
+//   - FooServiceName and Foo_ServiceDesc, the service's descriptor.
 //
 // Messages come from protoc-gen-go; run both:
 //
-//	protoc --go_out=. --grpcpy_out=. foo.proto
+//	protoc --go_out=. --go_opt=paths=source_relative \
+//	       --grpcpy_out=. --grpcpy_opt=paths=source_relative foo.proto
+//
+// Install it with
+//
+//	go install github.com/grpcpy/grpcpy/cmd/protoc-gen-grpcpy@latest
+//
+// A proto it cannot turn into valid Go (generated names that collide with
+// each other or with the package's messages) fails with a protoc error
+// naming the element.
 package main
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/types/pluginpb"
 )
 
 const (
@@ -24,15 +42,92 @@ const (
 	iterPkg = protogen.GoImportPath("iter")
 )
 
+// version is the module version go install recorded, "(devel)" otherwise.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
 func main() {
-	protogen.Options{}.Run(func(gen *protogen.Plugin) error {
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
+		fmt.Println("protoc-gen-grpcpy", version())
+		return
+	}
+	var flags flag.FlagSet
+	protogen.Options{ParamFunc: flags.Set}.Run(func(gen *protogen.Plugin) error {
+		gen.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL)
 		for _, f := range gen.Files {
-			if f.Generate && len(f.Services) > 0 {
-				generateFile(gen, f)
+			if !f.Generate || len(f.Services) == 0 {
+				continue
 			}
+			if err := checkNames(gen, f); err != nil {
+				return err
+			}
+			generateFile(gen, f)
 		}
 		return nil
 	})
+}
+
+// generatedNames are the package-level names generated for service s.
+func generatedNames(s *protogen.Service) []string {
+	n := s.GoName
+	return []string{n + "Stub", "New" + n + "Stub", n + "Servicer", "Unimplemented" + n + "Servicer",
+		"Add" + n + "ServicerToServer", n + "ServiceName", n + "_ServiceDesc"}
+}
+
+// checkNames refuses what would not compile: two generated names alike,
+// a generated name equal to a message or enum of the same Go package, or
+// two methods of a service whose Go names are the same.
+func checkNames(gen *protogen.Plugin, file *protogen.File) error {
+	taken := map[string]string{} // Go name → what declares it
+	var addMessages func(ms []*protogen.Message)
+	addMessages = func(ms []*protogen.Message) {
+		for _, m := range ms {
+			taken[m.GoIdent.GoName] = "message " + string(m.Desc.FullName())
+			for _, e := range m.Enums {
+				taken[e.GoIdent.GoName] = "enum " + string(e.Desc.FullName())
+			}
+			addMessages(m.Messages)
+		}
+	}
+	for _, f := range gen.Files {
+		if f.GoImportPath != file.GoImportPath {
+			continue
+		}
+		addMessages(f.Messages)
+		for _, e := range f.Enums {
+			taken[e.GoIdent.GoName] = "enum " + string(e.Desc.FullName())
+			for _, v := range e.Values {
+				taken[v.GoIdent.GoName] = "enum value " + string(v.Desc.FullName())
+			}
+		}
+	}
+	for _, f := range gen.Files {
+		if f.GoImportPath != file.GoImportPath || !f.Generate {
+			continue
+		}
+		for _, s := range f.Services {
+			for _, n := range generatedNames(s) {
+				if other, ok := taken[n]; ok {
+					return fmt.Errorf("%s: service %s: generated name %s collides with %s; rename one of them",
+						f.Desc.Path(), s.Desc.FullName(), n, other)
+				}
+				taken[n] = "the code generated for service " + string(s.Desc.FullName())
+			}
+			methods := map[string]string{}
+			for _, m := range s.Methods {
+				if prev, ok := methods[m.GoName]; ok {
+					return fmt.Errorf("%s: service %s: methods %s and %s both become Go name %s",
+						f.Desc.Path(), s.Desc.FullName(), prev, m.Desc.Name(), m.GoName)
+				}
+				methods[m.GoName] = string(m.Desc.Name())
+			}
+		}
+	}
+	return nil
 }
 
 func generateFile(gen *protogen.Plugin, file *protogen.File) {
@@ -41,6 +136,10 @@ func generateFile(gen *protogen.Plugin, file *protogen.File) {
 	g.P("// source: ", file.Desc.Path())
 	g.P()
 	g.P("package ", file.GoPackageName)
+	g.P()
+	g.P("// A compile error here means the grpcpy library is older than the")
+	g.P("// protoc-gen-grpcpy that generated this file: upgrade github.com/grpcpy/grpcpy.")
+	g.P("const _ = ", g.QualifiedGoIdent(grpcPkg.Ident("SupportPackageIsVersion1")))
 	g.P()
 	for _, s := range file.Services {
 		generateService(g, s)
@@ -59,27 +158,44 @@ func kind(m *protogen.Method) string {
 	return "UnaryUnary"
 }
 
+// comment writes a method's or service's leading proto comment, if any.
+func comment(g *protogen.GeneratedFile, c protogen.Comments) {
+	if s := strings.TrimSpace(string(c)); s != "" {
+		for _, line := range strings.Split(s, "\n") {
+			g.P("//", strings.TrimRight(line, " "))
+		}
+	}
+}
+
 func generateService(g *protogen.GeneratedFile, s *protogen.Service) {
 	grpc := func(name string) string { return g.QualifiedGoIdent(grpcPkg.Ident(name)) }
 	full := string(s.Desc.FullName())
 	name := s.GoName
+	types := func(m *protogen.Method) string {
+		return "[*" + g.QualifiedGoIdent(m.Input.GoIdent) + ", *" + g.QualifiedGoIdent(m.Output.GoIdent) + "]"
+	}
+	path := func(m *protogen.Method) string { return fmt.Sprintf("%q", "/"+full+"/"+string(m.Desc.Name())) }
+
+	g.P("// ", name, "ServiceName is the full name of ", full, ".")
+	g.P("const ", name, "ServiceName = ", fmt.Sprintf("%q", full))
+	g.P()
 
 	// Stub.
 	g.P("// ", name, "Stub mirrors the ", name, "Stub class grpcio-tools generates:")
-	g.P("// one multi-callable per method of ", full, ".")
+	g.P("// one typed multi-callable per method of ", full, ".")
+	comment(g, s.Comments.Leading)
 	g.P("type ", name, "Stub struct {")
 	for _, m := range s.Methods {
-		g.P(m.GoName, " *", grpc(kind(m)+"MultiCallable"))
+		comment(g, m.Comments.Leading)
+		g.P(m.GoName, " *", grpc(kind(m)), types(m))
 	}
 	g.P("}")
 	g.P()
-	g.P("// New", name, "Stub binds the stub's multi-callables to channel.")
+	g.P("// New", name, "Stub binds the stub's multi-callables to channel (", name, "Stub(channel)).")
 	g.P("func New", name, "Stub(channel *", grpc("Channel"), ") *", name, "Stub {")
 	g.P("return &", name, "Stub{")
 	for _, m := range s.Methods {
-		g.P(m.GoName, ": channel.", kind(m), "(", fmt.Sprintf("%q", "/"+full+"/"+string(m.Desc.Name())), ",")
-		g.P(grpc("WithRequestSerializer"), "(", grpc("ProtoSerializer"), "),")
-		g.P(grpc("WithResponseDeserializer"), "(", grpc("ProtoDeserializer"), "[", m.Output.GoIdent, "]())),")
+		g.P(m.GoName, ": ", grpc("New"+kind(m)), types(m), "(channel, ", path(m), "),")
 	}
 	g.P("}")
 	g.P("}")
@@ -90,12 +206,14 @@ func generateService(g *protogen.GeneratedFile, s *protogen.Service) {
 	g.P("// server of ", full, " implements.")
 	g.P("type ", name, "Servicer interface {")
 	for _, m := range s.Methods {
+		comment(g, m.Comments.Leading)
 		g.P(m.GoName, signature(g, m))
 	}
 	g.P("}")
 	g.P()
-	g.P("// Unimplemented", name, "Servicer answers every method with UNIMPLEMENTED,")
-	g.P("// as the generated Python base class does. Embed it to implement some methods.")
+	g.P("// Unimplemented", name, "Servicer answers every method with UNIMPLEMENTED")
+	g.P("// \"Method not implemented!\" and a *grpc.NotImplementedError, as the generated")
+	g.P("// Python base class does. Embed it to implement only some methods.")
 	g.P("type Unimplemented", name, "Servicer struct{}")
 	g.P()
 	for _, m := range s.Methods {
@@ -104,50 +222,44 @@ func generateService(g *protogen.GeneratedFile, s *protogen.Service) {
 		g.P("context.SetDetails(\"Method not implemented!\")")
 		switch kind(m) {
 		case "UnaryUnary", "StreamUnary":
-			g.P("return nil, &", grpc("ValueError"), "{Msg: \"Method not implemented!\"}")
+			g.P("return nil, &", grpc("NotImplementedError"), "{Msg: \"Method not implemented!\"}")
 		default:
 			g.P("return func(yield func(*", m.Output.GoIdent, ", error) bool) {")
-			g.P("yield(nil, &", grpc("ValueError"), "{Msg: \"Method not implemented!\"})")
+			g.P("yield(nil, &", grpc("NotImplementedError"), "{Msg: \"Method not implemented!\"})")
 			g.P("}")
 		}
 		g.P("}")
 		g.P()
 	}
 
-	// Registration.
+	// Registration: typed handlers over the servicer's method values, so
+	// the body names no message type (and no local name can shadow one).
 	g.P("// Add", name, "ServicerToServer mirrors add_", name, "Servicer_to_server: it")
 	g.P("// registers servicer's methods with server as one generic handler.")
 	g.P("func Add", name, "ServicerToServer(servicer ", name, "Servicer, server *", grpc("Server"), ") error {")
-	g.P("handlers := map[string]*", grpc("RpcMethodHandler"), "{")
-	for _, m := range s.Methods {
-		g.P(fmt.Sprintf("%q", string(m.Desc.Name())), ": ", grpc(kind(m)+"RpcMethodHandler"), "(")
-		switch kind(m) {
-		case "UnaryUnary":
-			g.P("func(request any, context *", grpc("ServicerContext"), ") (any, error) {")
-			g.P("response, err := servicer.", m.GoName, "(request.(*", m.Input.GoIdent, "), context)")
-			g.P("if response == nil { return nil, err }")
-			g.P("return response, err")
-			g.P("},")
-		case "UnaryStream":
-			g.P("func(request any, context *", grpc("ServicerContext"), ") ", g.QualifiedGoIdent(iterPkg.Ident("Seq2")), "[any, error] {")
-			g.P("return ", grpc("AnySeq"), "(servicer.", m.GoName, "(request.(*", m.Input.GoIdent, "), context))")
-			g.P("},")
-		case "StreamUnary":
-			g.P("func(requests ", g.QualifiedGoIdent(iterPkg.Ident("Seq2")), "[any, error], context *", grpc("ServicerContext"), ") (any, error) {")
-			g.P("response, err := servicer.", m.GoName, "(", grpc("TypedSeq"), "[*", m.Input.GoIdent, "](requests), context)")
-			g.P("if response == nil { return nil, err }")
-			g.P("return response, err")
-			g.P("},")
-		case "StreamStream":
-			g.P("func(requests ", g.QualifiedGoIdent(iterPkg.Ident("Seq2")), "[any, error], context *", grpc("ServicerContext"), ") ", g.QualifiedGoIdent(iterPkg.Ident("Seq2")), "[any, error] {")
-			g.P("return ", grpc("AnySeq"), "(servicer.", m.GoName, "(", grpc("TypedSeq"), "[*", m.Input.GoIdent, "](requests), context))")
-			g.P("},")
-		}
-		g.P(grpc("WithRequestDeserializer"), "(", grpc("ProtoDeserializer"), "[", m.Input.GoIdent, "]()),")
-		g.P(grpc("WithResponseSerializer"), "(", grpc("ProtoSerializer"), ")),")
-	}
+	g.P("return server.AddGenericRpcHandlers(", grpc("MethodHandlersGenericHandler"), "(", name, "ServiceName, ",
+		name, "_ServiceDesc.Handlers(servicer)))")
 	g.P("}")
-	g.P("return server.AddGenericRpcHandlers(", grpc("MethodHandlersGenericHandler"), "(", fmt.Sprintf("%q", full), ", handlers))")
+	g.P()
+
+	// Descriptor.
+	g.P("// ", name, "_ServiceDesc describes ", full, ": its methods, their shapes,")
+	g.P("// and the handlers of a servicer (what AddServicerToServer registers and")
+	g.P("// what tests drive without a network).")
+	g.P("var ", name, "_ServiceDesc = ", grpc("ServiceDesc"), "[", name, "Servicer]{")
+	g.P("ServiceName: ", name, "ServiceName,")
+	g.P("Methods: []", grpc("MethodDesc"), "[", name, "Servicer]{")
+	for _, m := range s.Methods {
+		g.P("{")
+		g.P("Name: ", fmt.Sprintf("%q", string(m.Desc.Name())), ",")
+		g.P("RequestStreaming: ", m.Desc.IsStreamingClient(), ",")
+		g.P("ResponseStreaming: ", m.Desc.IsStreamingServer(), ",")
+		g.P("Handler: func(servicer ", name, "Servicer) *", grpc("RpcMethodHandler"), " {")
+		g.P("return ", grpc("Typed"+kind(m)+"RpcMethodHandler"), "(servicer.", m.GoName, ")")
+		g.P("},")
+		g.P("},")
+	}
+	g.P("},")
 	g.P("}")
 	g.P()
 }
@@ -156,17 +268,15 @@ func signature(g *protogen.GeneratedFile, m *protogen.Method) string {
 	ctx := g.QualifiedGoIdent(grpcPkg.Ident("ServicerContext"))
 	in := g.QualifiedGoIdent(m.Input.GoIdent)
 	out := g.QualifiedGoIdent(m.Output.GoIdent)
-	k := kind(m)
-	if k == "UnaryUnary" {
-		return fmt.Sprintf("(request *%s, context *%s) (*%s, error)", in, ctx, out)
-	}
-	seq := g.QualifiedGoIdent(iterPkg.Ident("Seq2")) // imported only when used
-	switch k {
+	switch kind(m) {
 	case "UnaryStream":
+		seq := g.QualifiedGoIdent(iterPkg.Ident("Seq2")) // imported only when used
 		return fmt.Sprintf("(request *%s, context *%s) %s[*%s, error]", in, ctx, seq, out)
 	case "StreamUnary":
+		seq := g.QualifiedGoIdent(iterPkg.Ident("Seq2"))
 		return fmt.Sprintf("(requests %s[*%s, error], context *%s) (*%s, error)", seq, in, ctx, out)
 	case "StreamStream":
+		seq := g.QualifiedGoIdent(iterPkg.Ident("Seq2"))
 		return fmt.Sprintf("(requests %s[*%s, error], context *%s) %s[*%s, error]", seq, in, ctx, seq, out)
 	}
 	return fmt.Sprintf("(request *%s, context *%s) (*%s, error)", in, ctx, out)

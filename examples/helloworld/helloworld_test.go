@@ -53,7 +53,7 @@ func TestGreeter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := resp.(*pb.HelloReply).GetMessage(); got != "Hello, you!" {
+	if got := resp.GetMessage(); got != "Hello, you!" {
 		t.Fatalf("reply %q", got)
 	}
 }
@@ -84,6 +84,6 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("Greeter client received: " + response.(*pb.HelloReply).GetMessage())
+	fmt.Println("Greeter client received: " + response.GetMessage())
 	// Output: Greeter client received: Hello, you!
 }

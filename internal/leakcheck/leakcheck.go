@@ -63,7 +63,11 @@ func Check(t testing.TB) {
 
 // Main runs the package's tests, then shuts the engine down and requires
 // every C object, queues included, and every goroutine to be gone.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain with clean-up of its own:
+// it returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if l := core.Live(); l.Orphans > 0 {
 		// Not grpcpy's to free: batches the core never completed, given up
@@ -80,5 +84,5 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }

@@ -8,46 +8,40 @@ import (
 	iter "iter"
 )
 
+// A compile error here means the grpcpy library is older than the
+// protoc-gen-grpcpy that generated this file: upgrade github.com/grpcpy/grpcpy.
+const _ = grpc.SupportPackageIsVersion1
+
+// TestServiceServiceName is the full name of grpc.testing.TestService.
+const TestServiceServiceName = "grpc.testing.TestService"
+
 // TestServiceStub mirrors the TestServiceStub class grpcio-tools generates:
-// one multi-callable per method of grpc.testing.TestService.
+// one typed multi-callable per method of grpc.testing.TestService.
+// A simple service to test the various types of RPCs and experiment with
+// performance with various types of payload.
 type TestServiceStub struct {
-	EmptyCall           *grpc.UnaryUnaryMultiCallable
-	UnaryCall           *grpc.UnaryUnaryMultiCallable
-	CacheableUnaryCall  *grpc.UnaryUnaryMultiCallable
-	StreamingOutputCall *grpc.UnaryStreamMultiCallable
-	StreamingInputCall  *grpc.StreamUnaryMultiCallable
-	FullDuplexCall      *grpc.StreamStreamMultiCallable
-	HalfDuplexCall      *grpc.StreamStreamMultiCallable
-	UnimplementedCall   *grpc.UnaryUnaryMultiCallable
+	EmptyCall           *grpc.UnaryUnary[*Empty, *Empty]
+	UnaryCall           *grpc.UnaryUnary[*SimpleRequest, *SimpleResponse]
+	CacheableUnaryCall  *grpc.UnaryUnary[*SimpleRequest, *SimpleResponse]
+	StreamingOutputCall *grpc.UnaryStream[*StreamingOutputCallRequest, *StreamingOutputCallResponse]
+	StreamingInputCall  *grpc.StreamUnary[*StreamingInputCallRequest, *StreamingInputCallResponse]
+	FullDuplexCall      *grpc.StreamStream[*StreamingOutputCallRequest, *StreamingOutputCallResponse]
+	HalfDuplexCall      *grpc.StreamStream[*StreamingOutputCallRequest, *StreamingOutputCallResponse]
+	// Not implemented by servers: clients check UNIMPLEMENTED.
+	UnimplementedCall *grpc.UnaryUnary[*Empty, *Empty]
 }
 
-// NewTestServiceStub binds the stub's multi-callables to channel.
+// NewTestServiceStub binds the stub's multi-callables to channel (TestServiceStub(channel)).
 func NewTestServiceStub(channel *grpc.Channel) *TestServiceStub {
 	return &TestServiceStub{
-		EmptyCall: channel.UnaryUnary("/grpc.testing.TestService/EmptyCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[Empty]())),
-		UnaryCall: channel.UnaryUnary("/grpc.testing.TestService/UnaryCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[SimpleResponse]())),
-		CacheableUnaryCall: channel.UnaryUnary("/grpc.testing.TestService/CacheableUnaryCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[SimpleResponse]())),
-		StreamingOutputCall: channel.UnaryStream("/grpc.testing.TestService/StreamingOutputCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[StreamingOutputCallResponse]())),
-		StreamingInputCall: channel.StreamUnary("/grpc.testing.TestService/StreamingInputCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[StreamingInputCallResponse]())),
-		FullDuplexCall: channel.StreamStream("/grpc.testing.TestService/FullDuplexCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[StreamingOutputCallResponse]())),
-		HalfDuplexCall: channel.StreamStream("/grpc.testing.TestService/HalfDuplexCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[StreamingOutputCallResponse]())),
-		UnimplementedCall: channel.UnaryUnary("/grpc.testing.TestService/UnimplementedCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[Empty]())),
+		EmptyCall:           grpc.NewUnaryUnary[*Empty, *Empty](channel, "/grpc.testing.TestService/EmptyCall"),
+		UnaryCall:           grpc.NewUnaryUnary[*SimpleRequest, *SimpleResponse](channel, "/grpc.testing.TestService/UnaryCall"),
+		CacheableUnaryCall:  grpc.NewUnaryUnary[*SimpleRequest, *SimpleResponse](channel, "/grpc.testing.TestService/CacheableUnaryCall"),
+		StreamingOutputCall: grpc.NewUnaryStream[*StreamingOutputCallRequest, *StreamingOutputCallResponse](channel, "/grpc.testing.TestService/StreamingOutputCall"),
+		StreamingInputCall:  grpc.NewStreamUnary[*StreamingInputCallRequest, *StreamingInputCallResponse](channel, "/grpc.testing.TestService/StreamingInputCall"),
+		FullDuplexCall:      grpc.NewStreamStream[*StreamingOutputCallRequest, *StreamingOutputCallResponse](channel, "/grpc.testing.TestService/FullDuplexCall"),
+		HalfDuplexCall:      grpc.NewStreamStream[*StreamingOutputCallRequest, *StreamingOutputCallResponse](channel, "/grpc.testing.TestService/HalfDuplexCall"),
+		UnimplementedCall:   grpc.NewUnaryUnary[*Empty, *Empty](channel, "/grpc.testing.TestService/UnimplementedCall"),
 	}
 }
 
@@ -61,50 +55,52 @@ type TestServiceServicer interface {
 	StreamingInputCall(requests iter.Seq2[*StreamingInputCallRequest, error], context *grpc.ServicerContext) (*StreamingInputCallResponse, error)
 	FullDuplexCall(requests iter.Seq2[*StreamingOutputCallRequest, error], context *grpc.ServicerContext) iter.Seq2[*StreamingOutputCallResponse, error]
 	HalfDuplexCall(requests iter.Seq2[*StreamingOutputCallRequest, error], context *grpc.ServicerContext) iter.Seq2[*StreamingOutputCallResponse, error]
+	// Not implemented by servers: clients check UNIMPLEMENTED.
 	UnimplementedCall(request *Empty, context *grpc.ServicerContext) (*Empty, error)
 }
 
-// UnimplementedTestServiceServicer answers every method with UNIMPLEMENTED,
-// as the generated Python base class does. Embed it to implement some methods.
+// UnimplementedTestServiceServicer answers every method with UNIMPLEMENTED
+// "Method not implemented!" and a *grpc.NotImplementedError, as the generated
+// Python base class does. Embed it to implement only some methods.
 type UnimplementedTestServiceServicer struct{}
 
 func (UnimplementedTestServiceServicer) EmptyCall(request *Empty, context *grpc.ServicerContext) (*Empty, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 func (UnimplementedTestServiceServicer) UnaryCall(request *SimpleRequest, context *grpc.ServicerContext) (*SimpleResponse, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 func (UnimplementedTestServiceServicer) CacheableUnaryCall(request *SimpleRequest, context *grpc.ServicerContext) (*SimpleResponse, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 func (UnimplementedTestServiceServicer) StreamingOutputCall(request *StreamingOutputCallRequest, context *grpc.ServicerContext) iter.Seq2[*StreamingOutputCallResponse, error] {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
 	return func(yield func(*StreamingOutputCallResponse, error) bool) {
-		yield(nil, &grpc.ValueError{Msg: "Method not implemented!"})
+		yield(nil, &grpc.NotImplementedError{Msg: "Method not implemented!"})
 	}
 }
 
 func (UnimplementedTestServiceServicer) StreamingInputCall(requests iter.Seq2[*StreamingInputCallRequest, error], context *grpc.ServicerContext) (*StreamingInputCallResponse, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 func (UnimplementedTestServiceServicer) FullDuplexCall(requests iter.Seq2[*StreamingOutputCallRequest, error], context *grpc.ServicerContext) iter.Seq2[*StreamingOutputCallResponse, error] {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
 	return func(yield func(*StreamingOutputCallResponse, error) bool) {
-		yield(nil, &grpc.ValueError{Msg: "Method not implemented!"})
+		yield(nil, &grpc.NotImplementedError{Msg: "Method not implemented!"})
 	}
 }
 
@@ -112,104 +108,109 @@ func (UnimplementedTestServiceServicer) HalfDuplexCall(requests iter.Seq2[*Strea
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
 	return func(yield func(*StreamingOutputCallResponse, error) bool) {
-		yield(nil, &grpc.ValueError{Msg: "Method not implemented!"})
+		yield(nil, &grpc.NotImplementedError{Msg: "Method not implemented!"})
 	}
 }
 
 func (UnimplementedTestServiceServicer) UnimplementedCall(request *Empty, context *grpc.ServicerContext) (*Empty, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 // AddTestServiceServicerToServer mirrors add_TestServiceServicer_to_server: it
 // registers servicer's methods with server as one generic handler.
 func AddTestServiceServicerToServer(servicer TestServiceServicer, server *grpc.Server) error {
-	handlers := map[string]*grpc.RpcMethodHandler{
-		"EmptyCall": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.EmptyCall(request.(*Empty), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[Empty]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"UnaryCall": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.UnaryCall(request.(*SimpleRequest), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[SimpleRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"CacheableUnaryCall": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.CacheableUnaryCall(request.(*SimpleRequest), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[SimpleRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"StreamingOutputCall": grpc.UnaryStreamRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) iter.Seq2[any, error] {
-				return grpc.AnySeq(servicer.StreamingOutputCall(request.(*StreamingOutputCallRequest), context))
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[StreamingOutputCallRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"StreamingInputCall": grpc.StreamUnaryRpcMethodHandler(
-			func(requests iter.Seq2[any, error], context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.StreamingInputCall(grpc.TypedSeq[*StreamingInputCallRequest](requests), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[StreamingInputCallRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"FullDuplexCall": grpc.StreamStreamRpcMethodHandler(
-			func(requests iter.Seq2[any, error], context *grpc.ServicerContext) iter.Seq2[any, error] {
-				return grpc.AnySeq(servicer.FullDuplexCall(grpc.TypedSeq[*StreamingOutputCallRequest](requests), context))
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[StreamingOutputCallRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"HalfDuplexCall": grpc.StreamStreamRpcMethodHandler(
-			func(requests iter.Seq2[any, error], context *grpc.ServicerContext) iter.Seq2[any, error] {
-				return grpc.AnySeq(servicer.HalfDuplexCall(grpc.TypedSeq[*StreamingOutputCallRequest](requests), context))
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[StreamingOutputCallRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"UnimplementedCall": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.UnimplementedCall(request.(*Empty), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
-			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[Empty]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-	}
-	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler("grpc.testing.TestService", handlers))
+	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler(TestServiceServiceName, TestService_ServiceDesc.Handlers(servicer)))
 }
+
+// TestService_ServiceDesc describes grpc.testing.TestService: its methods, their shapes,
+// and the handlers of a servicer (what AddServicerToServer registers and
+// what tests drive without a network).
+var TestService_ServiceDesc = grpc.ServiceDesc[TestServiceServicer]{
+	ServiceName: TestServiceServiceName,
+	Methods: []grpc.MethodDesc[TestServiceServicer]{
+		{
+			Name:              "EmptyCall",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.EmptyCall)
+			},
+		},
+		{
+			Name:              "UnaryCall",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.UnaryCall)
+			},
+		},
+		{
+			Name:              "CacheableUnaryCall",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.CacheableUnaryCall)
+			},
+		},
+		{
+			Name:              "StreamingOutputCall",
+			RequestStreaming:  false,
+			ResponseStreaming: true,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryStreamRpcMethodHandler(servicer.StreamingOutputCall)
+			},
+		},
+		{
+			Name:              "StreamingInputCall",
+			RequestStreaming:  true,
+			ResponseStreaming: false,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedStreamUnaryRpcMethodHandler(servicer.StreamingInputCall)
+			},
+		},
+		{
+			Name:              "FullDuplexCall",
+			RequestStreaming:  true,
+			ResponseStreaming: true,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedStreamStreamRpcMethodHandler(servicer.FullDuplexCall)
+			},
+		},
+		{
+			Name:              "HalfDuplexCall",
+			RequestStreaming:  true,
+			ResponseStreaming: true,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedStreamStreamRpcMethodHandler(servicer.HalfDuplexCall)
+			},
+		},
+		{
+			Name:              "UnimplementedCall",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer TestServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.UnimplementedCall)
+			},
+		},
+	},
+}
+
+// UnimplementedServiceServiceName is the full name of grpc.testing.UnimplementedService.
+const UnimplementedServiceServiceName = "grpc.testing.UnimplementedService"
 
 // UnimplementedServiceStub mirrors the UnimplementedServiceStub class grpcio-tools generates:
-// one multi-callable per method of grpc.testing.UnimplementedService.
+// one typed multi-callable per method of grpc.testing.UnimplementedService.
+// A service that servers do not implement.
 type UnimplementedServiceStub struct {
-	UnimplementedCall *grpc.UnaryUnaryMultiCallable
+	UnimplementedCall *grpc.UnaryUnary[*Empty, *Empty]
 }
 
-// NewUnimplementedServiceStub binds the stub's multi-callables to channel.
+// NewUnimplementedServiceStub binds the stub's multi-callables to channel (UnimplementedServiceStub(channel)).
 func NewUnimplementedServiceStub(channel *grpc.Channel) *UnimplementedServiceStub {
 	return &UnimplementedServiceStub{
-		UnimplementedCall: channel.UnaryUnary("/grpc.testing.UnimplementedService/UnimplementedCall",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[Empty]())),
+		UnimplementedCall: grpc.NewUnaryUnary[*Empty, *Empty](channel, "/grpc.testing.UnimplementedService/UnimplementedCall"),
 	}
 }
 
@@ -219,30 +220,36 @@ type UnimplementedServiceServicer interface {
 	UnimplementedCall(request *Empty, context *grpc.ServicerContext) (*Empty, error)
 }
 
-// UnimplementedUnimplementedServiceServicer answers every method with UNIMPLEMENTED,
-// as the generated Python base class does. Embed it to implement some methods.
+// UnimplementedUnimplementedServiceServicer answers every method with UNIMPLEMENTED
+// "Method not implemented!" and a *grpc.NotImplementedError, as the generated
+// Python base class does. Embed it to implement only some methods.
 type UnimplementedUnimplementedServiceServicer struct{}
 
 func (UnimplementedUnimplementedServiceServicer) UnimplementedCall(request *Empty, context *grpc.ServicerContext) (*Empty, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 // AddUnimplementedServiceServicerToServer mirrors add_UnimplementedServiceServicer_to_server: it
 // registers servicer's methods with server as one generic handler.
 func AddUnimplementedServiceServicerToServer(servicer UnimplementedServiceServicer, server *grpc.Server) error {
-	handlers := map[string]*grpc.RpcMethodHandler{
-		"UnimplementedCall": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.UnimplementedCall(request.(*Empty), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
+	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler(UnimplementedServiceServiceName, UnimplementedService_ServiceDesc.Handlers(servicer)))
+}
+
+// UnimplementedService_ServiceDesc describes grpc.testing.UnimplementedService: its methods, their shapes,
+// and the handlers of a servicer (what AddServicerToServer registers and
+// what tests drive without a network).
+var UnimplementedService_ServiceDesc = grpc.ServiceDesc[UnimplementedServiceServicer]{
+	ServiceName: UnimplementedServiceServiceName,
+	Methods: []grpc.MethodDesc[UnimplementedServiceServicer]{
+		{
+			Name:              "UnimplementedCall",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer UnimplementedServiceServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.UnimplementedCall)
 			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[Empty]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-	}
-	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler("grpc.testing.UnimplementedService", handlers))
+		},
+	},
 }

@@ -360,12 +360,12 @@ func call(st stubs, sh shape, req string, opts ...grpc.CallOption) outcome {
 			err = drain(it, &o)
 		}
 	case clientStream:
-		if _, err = st.su.Call(grpc.Requests([]byte("a"), []byte(req)), opts...); err == nil {
+		if _, err = st.su.Call(grpc.Requests[any]([]byte("a"), []byte(req)), opts...); err == nil {
 			o.msgs = 1
 		}
 	case bidi:
 		var it grpc.CallIterator
-		if it, err = st.ss.Call(grpc.Requests([]byte("a"), []byte(req)), opts...); err == nil {
+		if it, err = st.ss.Call(grpc.Requests[any]([]byte("a"), []byte(req)), opts...); err == nil {
 			err = drain(it, &o)
 		}
 	}
@@ -395,9 +395,9 @@ func start(st stubs, sh shape, req string, opts ...grpc.CallOption) func() outco
 	case serverStream:
 		it, err = st.us.Call([]byte(req), opts...)
 	case clientStream:
-		f, err = st.su.Future(grpc.Requests([]byte("a"), []byte(req)), opts...)
+		f, err = st.su.Future(grpc.Requests[any]([]byte("a"), []byte(req)), opts...)
 	case bidi:
-		it, err = st.ss.Call(grpc.Requests([]byte("a"), []byte(req)), opts...)
+		it, err = st.ss.Call(grpc.Requests[any]([]byte("a"), []byte(req)), opts...)
 	}
 	return func() outcome {
 		switch {

@@ -241,7 +241,7 @@ func TestPanickingCallbacks(t *testing.T) {
 				if sh == unary {
 					f, err = s.u.Future([]byte("hold:"+id), pathOpts(path)...)
 				} else {
-					f, err = s.su.Future(grpc.Requests([]byte("hold:"+id)), pathOpts(path)...)
+					f, err = s.su.Future(grpc.Requests[any]([]byte("hold:"+id)), pathOpts(path)...)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -280,7 +280,7 @@ func TestPanickingCallbacks(t *testing.T) {
 				if sh == unary {
 					f, err = s.u.Future([]byte("hold:"+id), pathOpts(path)...)
 				} else {
-					f, err = s.su.Future(grpc.Requests([]byte("hold:"+id)), pathOpts(path)...)
+					f, err = s.su.Future(grpc.Requests[any]([]byte("hold:"+id)), pathOpts(path)...)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -321,7 +321,7 @@ func TestPanickingCallbacks(t *testing.T) {
 				if sh == serverStream {
 					it, err = s.us.Call([]byte("hold:"+id), pathOpts(path)...)
 				} else {
-					it, err = s.ss.Call(grpc.Requests([]byte("hold:"+id)), pathOpts(path)...)
+					it, err = s.ss.Call(grpc.Requests[any]([]byte("hold:"+id)), pathOpts(path)...)
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -31,5 +31,5 @@ func main() {
 	if err != nil {
 		log.Fatalf("SayHello failed: %v", err)
 	}
-	fmt.Println("Greeter client received: " + response.(*pb.HelloReply).GetMessage())
+	fmt.Println("Greeter client received: " + response.GetMessage())
 }

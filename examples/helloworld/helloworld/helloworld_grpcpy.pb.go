@@ -7,51 +7,65 @@ import (
 	grpc "github.com/grpcpy/grpcpy/grpc"
 )
 
+// A compile error here means the grpcpy library is older than the
+// protoc-gen-grpcpy that generated this file: upgrade github.com/grpcpy/grpcpy.
+const _ = grpc.SupportPackageIsVersion1
+
+// GreeterServiceName is the full name of helloworld.Greeter.
+const GreeterServiceName = "helloworld.Greeter"
+
 // GreeterStub mirrors the GreeterStub class grpcio-tools generates:
-// one multi-callable per method of helloworld.Greeter.
+// one typed multi-callable per method of helloworld.Greeter.
+// The greeting service definition.
 type GreeterStub struct {
-	SayHello *grpc.UnaryUnaryMultiCallable
+	// Sends a greeting
+	SayHello *grpc.UnaryUnary[*HelloRequest, *HelloReply]
 }
 
-// NewGreeterStub binds the stub's multi-callables to channel.
+// NewGreeterStub binds the stub's multi-callables to channel (GreeterStub(channel)).
 func NewGreeterStub(channel *grpc.Channel) *GreeterStub {
 	return &GreeterStub{
-		SayHello: channel.UnaryUnary("/helloworld.Greeter/SayHello",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[HelloReply]())),
+		SayHello: grpc.NewUnaryUnary[*HelloRequest, *HelloReply](channel, "/helloworld.Greeter/SayHello"),
 	}
 }
 
 // GreeterServicer mirrors the GreeterServicer base class: the methods a
 // server of helloworld.Greeter implements.
 type GreeterServicer interface {
+	// Sends a greeting
 	SayHello(request *HelloRequest, context *grpc.ServicerContext) (*HelloReply, error)
 }
 
-// UnimplementedGreeterServicer answers every method with UNIMPLEMENTED,
-// as the generated Python base class does. Embed it to implement some methods.
+// UnimplementedGreeterServicer answers every method with UNIMPLEMENTED
+// "Method not implemented!" and a *grpc.NotImplementedError, as the generated
+// Python base class does. Embed it to implement only some methods.
 type UnimplementedGreeterServicer struct{}
 
 func (UnimplementedGreeterServicer) SayHello(request *HelloRequest, context *grpc.ServicerContext) (*HelloReply, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 // AddGreeterServicerToServer mirrors add_GreeterServicer_to_server: it
 // registers servicer's methods with server as one generic handler.
 func AddGreeterServicerToServer(servicer GreeterServicer, server *grpc.Server) error {
-	handlers := map[string]*grpc.RpcMethodHandler{
-		"SayHello": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.SayHello(request.(*HelloRequest), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
+	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler(GreeterServiceName, Greeter_ServiceDesc.Handlers(servicer)))
+}
+
+// Greeter_ServiceDesc describes helloworld.Greeter: its methods, their shapes,
+// and the handlers of a servicer (what AddServicerToServer registers and
+// what tests drive without a network).
+var Greeter_ServiceDesc = grpc.ServiceDesc[GreeterServicer]{
+	ServiceName: GreeterServiceName,
+	Methods: []grpc.MethodDesc[GreeterServicer]{
+		{
+			Name:              "SayHello",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer GreeterServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.SayHello)
 			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[HelloRequest]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-	}
-	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler("helloworld.Greeter", handlers))
+		},
+	},
 }

@@ -53,5 +53,5 @@ func main() {
 	if err != nil {
 		log.Fatalf("with the token: %v", err)
 	}
-	fmt.Println("With the token: " + reply.(*pb.HelloReply).GetMessage())
+	fmt.Println("With the token: " + reply.GetMessage())
 }

@@ -13,11 +13,10 @@ import (
 )
 
 func guideGetOneFeature(stub *pb.RouteGuideStub, p *pb.Point) {
-	resp, err := stub.GetFeature.Call(p, grpc.WithTimeout(10*time.Second))
+	f, err := stub.GetFeature.Call(p, grpc.WithTimeout(10*time.Second))
 	if err != nil {
 		log.Fatalf("GetFeature: %v", err)
 	}
-	f := resp.(*pb.Feature)
 	if f.GetName() == "" {
 		fmt.Printf("Server returned incomplete feature\n")
 		return
@@ -31,46 +30,43 @@ func guideListFeatures(stub *pb.RouteGuideStub, rect *pb.Rectangle) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for resp, err := range features.All() {
+	for f, err := range features.All() {
 		if err != nil {
 			log.Fatalf("ListFeatures: %v", err)
 		}
-		f := resp.(*pb.Feature)
 		fmt.Printf("Feature called %q at (%d, %d)\n", f.GetName(), f.GetLocation().GetLatitude(), f.GetLocation().GetLongitude())
 	}
 }
 
 func guideRecordRoute(stub *pb.RouteGuideStub, db []*pb.Feature) {
-	var points []any
+	var points []*pb.Point
 	for i := 0; i < 10; i++ {
 		points = append(points, db[(i*5+1)%len(db)].GetLocation())
 	}
-	resp, err := stub.RecordRoute.Call(grpc.Requests(points...), grpc.WithTimeout(10*time.Second))
+	s, err := stub.RecordRoute.Call(grpc.Requests(points...), grpc.WithTimeout(10*time.Second))
 	if err != nil {
 		log.Fatalf("RecordRoute: %v", err)
 	}
-	s := resp.(*pb.RouteSummary)
 	fmt.Printf("Finished trip with %d points\nPassed %d features\nTravelled %d meters\nIt took %d seconds\n",
 		s.GetPointCount(), s.GetFeatureCount(), s.GetDistance(), s.GetElapsedTime())
 }
 
 func guideRouteChat(stub *pb.RouteGuideStub) {
-	notes := []any{
-		&pb.RouteNote{Location: &pb.Point{Latitude: 0, Longitude: 0}, Message: "First message"},
-		&pb.RouteNote{Location: &pb.Point{Latitude: 0, Longitude: 1}, Message: "Second message"},
-		&pb.RouteNote{Location: &pb.Point{Latitude: 1, Longitude: 0}, Message: "Third message"},
-		&pb.RouteNote{Location: &pb.Point{Latitude: 0, Longitude: 0}, Message: "Fourth message"},
-		&pb.RouteNote{Location: &pb.Point{Latitude: 1, Longitude: 0}, Message: "Fifth message"},
+	notes := []*pb.RouteNote{
+		{Location: &pb.Point{Latitude: 0, Longitude: 0}, Message: "First message"},
+		{Location: &pb.Point{Latitude: 0, Longitude: 1}, Message: "Second message"},
+		{Location: &pb.Point{Latitude: 1, Longitude: 0}, Message: "Third message"},
+		{Location: &pb.Point{Latitude: 0, Longitude: 0}, Message: "Fourth message"},
+		{Location: &pb.Point{Latitude: 1, Longitude: 0}, Message: "Fifth message"},
 	}
 	responses, err := stub.RouteChat.Call(grpc.Requests(notes...), grpc.WithTimeout(10*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}
-	for resp, err := range responses.All() {
+	for n, err := range responses.All() {
 		if err != nil {
 			log.Fatalf("RouteChat: %v", err)
 		}
-		n := resp.(*pb.RouteNote)
 		fmt.Printf("Received message %s at (%d, %d)\n", n.GetMessage(), n.GetLocation().GetLatitude(), n.GetLocation().GetLongitude())
 	}
 }

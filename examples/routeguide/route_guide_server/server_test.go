@@ -38,7 +38,7 @@ func TestRouteGuideAllFourShapes(t *testing.T) {
 	timeout := grpc.WithTimeout(20 * time.Second)
 
 	f, err := stub.GetFeature.Call(db[0].GetLocation(), timeout)
-	if err != nil || f.(*pb.Feature).GetName() != db[0].GetName() {
+	if err != nil || f.GetName() != db[0].GetName() {
 		t.Fatalf("GetFeature: %v %v", f, err)
 	}
 
@@ -64,11 +64,11 @@ func TestRouteGuideAllFourShapes(t *testing.T) {
 		t.Fatalf("ListFeatures: %d features, want %d", n, named)
 	}
 
-	summary, err := stub.RecordRoute.Call(grpc.Requests(db[0].GetLocation(), db[1].GetLocation(), &pb.Point{}), timeout)
+	s, err := stub.RecordRoute.Call(grpc.Requests(db[0].GetLocation(), db[1].GetLocation(), &pb.Point{}), timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := summary.(*pb.RouteSummary); s.GetPointCount() != 3 || s.GetFeatureCount() != 2 || s.GetDistance() <= 0 {
+	if s.GetPointCount() != 3 || s.GetFeatureCount() != 2 || s.GetDistance() <= 0 {
 		t.Fatalf("RecordRoute: %v", s)
 	}
 
@@ -84,7 +84,7 @@ func TestRouteGuideAllFourShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, r.(*pb.RouteNote).GetMessage())
+		got = append(got, r.GetMessage())
 	}
 	if fmt.Sprint(got) != "[a a b]" {
 		t.Fatalf("RouteChat: %v", got)

@@ -8,110 +8,126 @@ import (
 	iter "iter"
 )
 
+// A compile error here means the grpcpy library is older than the
+// protoc-gen-grpcpy that generated this file: upgrade github.com/grpcpy/grpcpy.
+const _ = grpc.SupportPackageIsVersion1
+
+// RouteGuideServiceName is the full name of routeguide.RouteGuide.
+const RouteGuideServiceName = "routeguide.RouteGuide"
+
 // RouteGuideStub mirrors the RouteGuideStub class grpcio-tools generates:
-// one multi-callable per method of routeguide.RouteGuide.
+// one typed multi-callable per method of routeguide.RouteGuide.
+// Interface exported by the server.
 type RouteGuideStub struct {
-	GetFeature   *grpc.UnaryUnaryMultiCallable
-	ListFeatures *grpc.UnaryStreamMultiCallable
-	RecordRoute  *grpc.StreamUnaryMultiCallable
-	RouteChat    *grpc.StreamStreamMultiCallable
+	// A simple RPC: the feature at a given position.
+	GetFeature *grpc.UnaryUnary[*Point, *Feature]
+	// A server-to-client streaming RPC: the features inside a rectangle.
+	ListFeatures *grpc.UnaryStream[*Rectangle, *Feature]
+	// A client-to-server streaming RPC: a summary of a traversed route.
+	RecordRoute *grpc.StreamUnary[*Point, *RouteSummary]
+	// A bidirectional streaming RPC: notes exchanged along a route.
+	RouteChat *grpc.StreamStream[*RouteNote, *RouteNote]
 }
 
-// NewRouteGuideStub binds the stub's multi-callables to channel.
+// NewRouteGuideStub binds the stub's multi-callables to channel (RouteGuideStub(channel)).
 func NewRouteGuideStub(channel *grpc.Channel) *RouteGuideStub {
 	return &RouteGuideStub{
-		GetFeature: channel.UnaryUnary("/routeguide.RouteGuide/GetFeature",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[Feature]())),
-		ListFeatures: channel.UnaryStream("/routeguide.RouteGuide/ListFeatures",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[Feature]())),
-		RecordRoute: channel.StreamUnary("/routeguide.RouteGuide/RecordRoute",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[RouteSummary]())),
-		RouteChat: channel.StreamStream("/routeguide.RouteGuide/RouteChat",
-			grpc.WithRequestSerializer(grpc.ProtoSerializer),
-			grpc.WithResponseDeserializer(grpc.ProtoDeserializer[RouteNote]())),
+		GetFeature:   grpc.NewUnaryUnary[*Point, *Feature](channel, "/routeguide.RouteGuide/GetFeature"),
+		ListFeatures: grpc.NewUnaryStream[*Rectangle, *Feature](channel, "/routeguide.RouteGuide/ListFeatures"),
+		RecordRoute:  grpc.NewStreamUnary[*Point, *RouteSummary](channel, "/routeguide.RouteGuide/RecordRoute"),
+		RouteChat:    grpc.NewStreamStream[*RouteNote, *RouteNote](channel, "/routeguide.RouteGuide/RouteChat"),
 	}
 }
 
 // RouteGuideServicer mirrors the RouteGuideServicer base class: the methods a
 // server of routeguide.RouteGuide implements.
 type RouteGuideServicer interface {
+	// A simple RPC: the feature at a given position.
 	GetFeature(request *Point, context *grpc.ServicerContext) (*Feature, error)
+	// A server-to-client streaming RPC: the features inside a rectangle.
 	ListFeatures(request *Rectangle, context *grpc.ServicerContext) iter.Seq2[*Feature, error]
+	// A client-to-server streaming RPC: a summary of a traversed route.
 	RecordRoute(requests iter.Seq2[*Point, error], context *grpc.ServicerContext) (*RouteSummary, error)
+	// A bidirectional streaming RPC: notes exchanged along a route.
 	RouteChat(requests iter.Seq2[*RouteNote, error], context *grpc.ServicerContext) iter.Seq2[*RouteNote, error]
 }
 
-// UnimplementedRouteGuideServicer answers every method with UNIMPLEMENTED,
-// as the generated Python base class does. Embed it to implement some methods.
+// UnimplementedRouteGuideServicer answers every method with UNIMPLEMENTED
+// "Method not implemented!" and a *grpc.NotImplementedError, as the generated
+// Python base class does. Embed it to implement only some methods.
 type UnimplementedRouteGuideServicer struct{}
 
 func (UnimplementedRouteGuideServicer) GetFeature(request *Point, context *grpc.ServicerContext) (*Feature, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 func (UnimplementedRouteGuideServicer) ListFeatures(request *Rectangle, context *grpc.ServicerContext) iter.Seq2[*Feature, error] {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
 	return func(yield func(*Feature, error) bool) {
-		yield(nil, &grpc.ValueError{Msg: "Method not implemented!"})
+		yield(nil, &grpc.NotImplementedError{Msg: "Method not implemented!"})
 	}
 }
 
 func (UnimplementedRouteGuideServicer) RecordRoute(requests iter.Seq2[*Point, error], context *grpc.ServicerContext) (*RouteSummary, error) {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
-	return nil, &grpc.ValueError{Msg: "Method not implemented!"}
+	return nil, &grpc.NotImplementedError{Msg: "Method not implemented!"}
 }
 
 func (UnimplementedRouteGuideServicer) RouteChat(requests iter.Seq2[*RouteNote, error], context *grpc.ServicerContext) iter.Seq2[*RouteNote, error] {
 	context.SetCode(grpc.StatusCodeUnimplemented)
 	context.SetDetails("Method not implemented!")
 	return func(yield func(*RouteNote, error) bool) {
-		yield(nil, &grpc.ValueError{Msg: "Method not implemented!"})
+		yield(nil, &grpc.NotImplementedError{Msg: "Method not implemented!"})
 	}
 }
 
 // AddRouteGuideServicerToServer mirrors add_RouteGuideServicer_to_server: it
 // registers servicer's methods with server as one generic handler.
 func AddRouteGuideServicerToServer(servicer RouteGuideServicer, server *grpc.Server) error {
-	handlers := map[string]*grpc.RpcMethodHandler{
-		"GetFeature": grpc.UnaryUnaryRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.GetFeature(request.(*Point), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
+	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler(RouteGuideServiceName, RouteGuide_ServiceDesc.Handlers(servicer)))
+}
+
+// RouteGuide_ServiceDesc describes routeguide.RouteGuide: its methods, their shapes,
+// and the handlers of a servicer (what AddServicerToServer registers and
+// what tests drive without a network).
+var RouteGuide_ServiceDesc = grpc.ServiceDesc[RouteGuideServicer]{
+	ServiceName: RouteGuideServiceName,
+	Methods: []grpc.MethodDesc[RouteGuideServicer]{
+		{
+			Name:              "GetFeature",
+			RequestStreaming:  false,
+			ResponseStreaming: false,
+			Handler: func(servicer RouteGuideServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryUnaryRpcMethodHandler(servicer.GetFeature)
 			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[Point]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"ListFeatures": grpc.UnaryStreamRpcMethodHandler(
-			func(request any, context *grpc.ServicerContext) iter.Seq2[any, error] {
-				return grpc.AnySeq(servicer.ListFeatures(request.(*Rectangle), context))
+		},
+		{
+			Name:              "ListFeatures",
+			RequestStreaming:  false,
+			ResponseStreaming: true,
+			Handler: func(servicer RouteGuideServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedUnaryStreamRpcMethodHandler(servicer.ListFeatures)
 			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[Rectangle]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"RecordRoute": grpc.StreamUnaryRpcMethodHandler(
-			func(requests iter.Seq2[any, error], context *grpc.ServicerContext) (any, error) {
-				response, err := servicer.RecordRoute(grpc.TypedSeq[*Point](requests), context)
-				if response == nil {
-					return nil, err
-				}
-				return response, err
+		},
+		{
+			Name:              "RecordRoute",
+			RequestStreaming:  true,
+			ResponseStreaming: false,
+			Handler: func(servicer RouteGuideServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedStreamUnaryRpcMethodHandler(servicer.RecordRoute)
 			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[Point]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-		"RouteChat": grpc.StreamStreamRpcMethodHandler(
-			func(requests iter.Seq2[any, error], context *grpc.ServicerContext) iter.Seq2[any, error] {
-				return grpc.AnySeq(servicer.RouteChat(grpc.TypedSeq[*RouteNote](requests), context))
+		},
+		{
+			Name:              "RouteChat",
+			RequestStreaming:  true,
+			ResponseStreaming: true,
+			Handler: func(servicer RouteGuideServicer) *grpc.RpcMethodHandler {
+				return grpc.TypedStreamStreamRpcMethodHandler(servicer.RouteChat)
 			},
-			grpc.WithRequestDeserializer(grpc.ProtoDeserializer[RouteNote]()),
-			grpc.WithResponseSerializer(grpc.ProtoSerializer)),
-	}
-	return server.AddGenericRpcHandlers(grpc.MethodHandlersGenericHandler("routeguide.RouteGuide", handlers))
+		},
+	},
 }
