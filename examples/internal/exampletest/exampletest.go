@@ -96,20 +96,67 @@ type Proc struct {
 	Target string // 127.0.0.1:<port>
 	Port   string
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *SyncBuffer
 }
 
 // Output is what the server printed so far (stdout and stderr).
 func (p *Proc) Output() string { return p.out.String() }
 
+// SyncBuffer is a bytes.Buffer safe for exec's copying goroutine and a
+// test reading it at the same time.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// WaitOutput returns the server's output once it contains every one of
+// lines (a server's last lines may still be in the pipe when its client
+// is done), or what it has after Timeout.
+func (p *Proc) WaitOutput(lines ...string) string {
+	deadline := time.Now().Add(Timeout)
+	for {
+		out := p.Output()
+		missing := false
+		for _, l := range lines {
+			missing = missing || !strings.Contains(out, l)
+		}
+		if !missing || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Start starts cmd (its Stdout and Stderr are set here) and waits until
+// it has written a non-empty portFile, for servers started other than by
+// GoServer and PythonServer (extra arguments, another working directory);
+// it is killed when the test ends.
+func Start(t testing.TB, cmd *exec.Cmd, portFile string) *Proc {
+	t.Helper()
+	return start(t, cmd, portFile)
+}
+
 func start(t testing.TB, cmd *exec.Cmd, portFile string) *Proc {
 	t.Helper()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", cmd.Args, err)
 	}
-	p := &Proc{cmd: cmd, out: &out}
+	p := &Proc{cmd: cmd, out: out}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
