@@ -46,6 +46,14 @@ echo "static: 1 passed, 0 failed"
 log "cmd/bench smoke run"
 scripts/bench-smoke.sh
 
+log "tests/peers: grpc-go and other foreign peers in-process (a module each)"
+for mod in tests/peers/*/go.mod; do
+  [ -e "$mod" ] || continue
+  d=$(dirname "$mod")
+  log "  $d"
+  (cd "$d" && go test -race -count=1 -timeout 10m ./... 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._'; exit "${PIPESTATUS[0]}")
+done
+
 log "interop with grpc-go $(grep -m1 GRPC_GO_VERSION= scripts/interop.sh | cut -d= -f2), both directions, plaintext and TLS"
 scripts/interop.sh
 
