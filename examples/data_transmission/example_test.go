@@ -1,7 +1,6 @@
 package data_transmission_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,9 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/grpcpy/grpcpy/examples/internal/exampletest"
 )
@@ -62,10 +59,10 @@ func serverLines(clientLang string) []string {
 // received from either kind of client.
 func TestDataTransmission(t *testing.T) {
 	stubs := exampletest.PythonStubs(t, "examples/data_transmission/demo/demo.proto")
-	goServer := startServer(t, exec.Command(exampletest.Go(t, "./examples/data_transmission/server")), "")
-	pyServer := startServer(t, exec.Command(exampletest.Python, "-u", filepath.Join(exampletest.Root(), "examples/data_transmission/python/server.py")), stubs)
-	exampletest.Contains(t, "go server", goServer.wait([]string{"------------------start Go GRPC server"}), "------------------start Go GRPC server")
-	exampletest.Contains(t, "python server", pyServer.wait([]string{"------------------start Python GRPC server"}), "------------------start Python GRPC server")
+	goServer := exampletest.GoServer(t, "./examples/data_transmission/server")
+	pyServer := exampletest.PythonServer(t, "examples/data_transmission/python/server.py", []string{stubs})
+	exampletest.Contains(t, "go server", goServer.WaitOutput("------------------start Go GRPC server"), "------------------start Go GRPC server")
+	exampletest.Contains(t, "python server", pyServer.WaitOutput("------------------start Python GRPC server"), "------------------start Python GRPC server")
 	goClient := exampletest.Go(t, "./examples/data_transmission/client")
 	pyClient := filepath.Join(exampletest.Root(), "examples/data_transmission/python/client.py")
 	pythonClient := func(target string) *exec.Cmd {
@@ -82,9 +79,9 @@ func TestDataTransmission(t *testing.T) {
 		out  <-chan result
 		want []string
 	}{
-		{"go client → go server", run(exec.Command(goClient, "--target="+goServer.target)), clientLines("Go")},
-		{"python client → go server", run(pythonClient(goServer.target)), clientLines("Go")},
-		{"go client → python server", run(exec.Command(goClient, "--target="+pyServer.target)), clientLines("Python")},
+		{"go client → go server", run(exec.Command(goClient, "--target="+goServer.Target)), clientLines("Go")},
+		{"python client → go server", run(pythonClient(goServer.Target)), clientLines("Go")},
+		{"go client → python server", run(exec.Command(goClient, "--target="+pyServer.Target)), clientLines("Python")},
 	}
 	for _, r := range runs {
 		res := <-r.out
@@ -96,8 +93,8 @@ func TestDataTransmission(t *testing.T) {
 		}
 	}
 	fromBoth := append(serverLines("Go"), serverLines("Python")...)
-	exampletest.Contains(t, "go server", goServer.wait(fromBoth), fromBoth...)
-	exampletest.Contains(t, "python server", pyServer.wait(serverLines("Go")), serverLines("Go")...)
+	exampletest.Contains(t, "go server", goServer.WaitOutput(fromBoth...), fromBoth...)
+	exampletest.Contains(t, "python server", pyServer.WaitOutput(serverLines("Go")...), serverLines("Go")...)
 }
 
 type result struct {
@@ -117,81 +114,4 @@ func run(cmd *exec.Cmd) <-chan result {
 		ch <- result{string(out), err}
 	}()
 	return ch
-}
-
-// syncBuffer collects a process's output; it can be read while the
-// process runs (exampletest.Proc's buffer cannot be read race-free before
-// the process ends).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-type server struct {
-	target string
-	out    *syncBuffer
-}
-
-func (s *server) Output() string {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	return s.out.b.String()
-}
-
-// wait returns the server's output once it has every one of lines (its
-// last lines may still be in the pipe when a client is done), or after
-// ten seconds.
-func (s *server) wait(lines []string) string {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out := s.Output()
-		missing := false
-		for _, l := range lines {
-			missing = missing || !strings.Contains(out, l)
-		}
-		if !missing || time.Now().After(deadline) {
-			return out
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// startServer starts a Go server binary (pythonPath == "") or a Python
-// server script with the exampletest conventions (a kernel-chosen
-// 127.0.0.1 port, written to a port file) and waits until it serves.
-func startServer(t *testing.T, cmd *exec.Cmd, pythonPath string) *server {
-	t.Helper()
-	pf := filepath.Join(t.TempDir(), "port")
-	if pythonPath == "" {
-		cmd.Args = append(cmd.Args, "--addr=127.0.0.1:0", "--port_file="+pf)
-	} else {
-		cmd.Dir = filepath.Dir(cmd.Args[len(cmd.Args)-1])
-		cmd.Env = append(os.Environ(), "EXAMPLE_ADDR=127.0.0.1:0", "EXAMPLE_PORT_FILE="+pf, "PYTHONPATH="+pythonPath)
-	}
-	s := &server{out: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = s.out, s.out
-	exampletest.Must(t, cmd.Start(), "start %v", cmd.Args)
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-	deadline := time.After(exampletest.Timeout)
-	for {
-		if b, err := os.ReadFile(pf); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			s.target = "127.0.0.1:" + strings.TrimSpace(string(b))
-			return s
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%v exited before serving:\n%s", cmd.Args, s.Output())
-		case <-deadline:
-			t.Fatalf("%v did not serve within %v:\n%s", cmd.Args, exampletest.Timeout, s.Output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }

@@ -1,12 +1,8 @@
 package retry_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +65,7 @@ func attempts(log string) (injected, answered map[string]int) {
 // logSince waits until the server's log since offset shows want
 // attempts, counting only answered ones if answeredOnly, and returns that
 // part of the log (a server's output may lag behind the calls).
-func logSince(t *testing.T, s *server, offset, want int, answeredOnly bool) string {
+func logSince(t *testing.T, s *exampletest.Proc, offset, want int, answeredOnly bool) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -104,9 +100,9 @@ func TestRetry(t *testing.T) {
 	leakcheck.Check(t)
 	stubs := exampletest.PythonStubs(t, "examples/helloworld/helloworld/helloworld.proto")
 	py := []string{stubs}
-	servers := map[string]*server{
-		"go":     startServer(t, exec.Command(exampletest.Go(t, "./examples/retry/flaky_server")), ""),
-		"python": startServer(t, exec.Command(exampletest.Python, "-u", filepath.Join(exampletest.Root(), "examples/retry/python/flaky_server.py")), stubs),
+	servers := map[string]*exampletest.Proc{
+		"go":     exampletest.GoServer(t, "./examples/retry/flaky_server"),
+		"python": exampletest.PythonServer(t, "examples/retry/python/flaky_server.py", py),
 	}
 	goClient := "./examples/retry/retry_client"
 	exampletest.Go(t, goClient)
@@ -116,7 +112,7 @@ func TestRetry(t *testing.T) {
 	offsets := map[string]int{}
 	for name, s := range servers {
 		const started = "INFO:root:Starting flaky server on 127.0.0.1:0\n"
-		exampletest.Contains(t, name+" server", s.wait(started), started)
+		exampletest.Contains(t, name+" server", s.WaitOutput(started), started)
 		offsets[name] = len(s.Output())
 	}
 	t.Run("with retry policy", func(t *testing.T) {
@@ -124,15 +120,15 @@ func TestRetry(t *testing.T) {
 			for i := range runs {
 				t.Run(fmt.Sprint(i), func(t *testing.T) {
 					t.Parallel()
-					exampletest.Contains(t, "go client → go", exampletest.GoClient(t, goClient, servers["go"].target), want)
+					exampletest.Contains(t, "go client → go", exampletest.GoClient(t, goClient, servers["go"].Target), want)
 					exampletest.Contains(t, "python client → go",
-						exampletest.PythonClient(t, "examples/retry/python/retry_client.py", py, servers["go"].target), want)
-					exampletest.Contains(t, "go client → python", exampletest.GoClient(t, goClient, servers["python"].target), want)
+						exampletest.PythonClient(t, "examples/retry/python/retry_client.py", py, servers["go"].Target), want)
+					exampletest.Contains(t, "go client → python", exampletest.GoClient(t, goClient, servers["python"].Target), want)
 				})
 			}
 		})
 		for name, s := range servers {
-			for i, err := range calls(s.target, n, grpc.Option("grpc.service_config", serviceConfig)) {
+			for i, err := range calls(s.Target, n, grpc.Option("grpc.service_config", serviceConfig)) {
 				if err != nil {
 					t.Errorf("%s server: call %d with the retry policy failed: %v", name, i, err)
 				}
@@ -163,7 +159,7 @@ func TestRetry(t *testing.T) {
 	t.Run("without retry policy", func(t *testing.T) {
 		for name, s := range servers {
 			failed := 0
-			for i, err := range calls(s.target, n) {
+			for i, err := range calls(s.Target, n) {
 				var rpcErr *grpc.RpcError
 				switch {
 				case err == nil:
@@ -186,73 +182,4 @@ func TestRetry(t *testing.T) {
 			t.Logf("%s server: %d of %d calls failed without the policy", name, failed, n)
 		}
 	})
-}
-
-// syncBuffer collects a process's output; it can be read while the
-// process runs (exampletest.Proc's buffer cannot be read race-free before
-// the process ends).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-type server struct {
-	target string
-	out    *syncBuffer
-}
-
-func (s *server) Output() string {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	return s.out.b.String()
-}
-
-// wait returns the server's output once it contains line (output may lag
-// behind what the server did), or after ten seconds.
-func (s *server) wait(line string) string {
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.Output(), line) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	return s.Output()
-}
-
-// startServer starts a Go server binary (pythonPath == "") or a Python
-// server script with the exampletest conventions (a kernel-chosen
-// 127.0.0.1 port, written to a port file) and waits until it serves.
-func startServer(t *testing.T, cmd *exec.Cmd, pythonPath string) *server {
-	t.Helper()
-	pf := filepath.Join(t.TempDir(), "port")
-	if pythonPath == "" {
-		cmd.Args = append(cmd.Args, "--addr=127.0.0.1:0", "--port_file="+pf)
-	} else {
-		cmd.Dir = filepath.Dir(cmd.Args[len(cmd.Args)-1])
-		cmd.Env = append(os.Environ(), "EXAMPLE_ADDR=127.0.0.1:0", "EXAMPLE_PORT_FILE="+pf, "PYTHONPATH="+pythonPath)
-	}
-	s := &server{out: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = s.out, s.out
-	exampletest.Must(t, cmd.Start(), "start %v", cmd.Args)
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-	deadline := time.After(exampletest.Timeout)
-	for {
-		if b, err := os.ReadFile(pf); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			s.target = "127.0.0.1:" + strings.TrimSpace(string(b))
-			return s
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%v exited before serving:\n%s", cmd.Args, s.Output())
-		case <-deadline:
-			t.Fatalf("%v did not serve within %v:\n%s", cmd.Args, exampletest.Timeout, s.Output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,7 +90,7 @@ func TestUDS(t *testing.T) {
 				select {
 				case <-s.exited:
 					if !s.cmd.ProcessState.Success() {
-						t.Errorf("go server exited with %v after SIGTERM:\n%s", s.cmd.ProcessState, s.Output())
+						t.Errorf("go server exited with %v after SIGTERM:\n%s", s.cmd.ProcessState, s.out.String())
 					}
 				case <-time.After(20 * time.Second):
 					t.Fatalf("go server did not stop within 20s of SIGTERM")
@@ -121,45 +120,28 @@ func runClient(t *testing.T, cmd *exec.Cmd, dir string) string {
 	return string(out)
 }
 
-// syncBuffer collects a process's output; it can be read while the
-// process runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 type server struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    syncBuffer
-}
-
-func (s *server) Output() string {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	return s.out.b.String()
+	out    exampletest.SyncBuffer
 }
 
 // wait returns the server's output once it contains line (output may lag
 // behind what the server did), or after ten seconds.
 func (s *server) wait(line string) string {
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.Output(), line) && time.Now().Before(deadline) {
+	for !strings.Contains(s.out.String(), line) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	return s.Output()
+	return s.out.String()
 }
 
 // startServer starts a server in dir with a port file (the exampletest
 // convention; a Unix socket's "port" is 1) and waits until it serves.
 // exampletest.GoServer and PythonServer listen on TCP and run in fixed
-// directories, so the UDS servers are started here.
+// directories, and exampletest.Start's Proc keeps the process's exit to
+// itself, which TestUDS checks after SIGTERM, so the UDS servers are
+// started here.
 func startServer(t *testing.T, cmd *exec.Cmd, dir string) *server {
 	t.Helper()
 	pf := filepath.Join(t.TempDir(), "port")
@@ -181,9 +163,9 @@ func startServer(t *testing.T, cmd *exec.Cmd, dir string) *server {
 		}
 		select {
 		case <-s.exited:
-			t.Fatalf("%v exited before serving:\n%s", cmd.Args, s.Output())
+			t.Fatalf("%v exited before serving:\n%s", cmd.Args, s.out.String())
 		case <-deadline:
-			t.Fatalf("%v did not serve within %v:\n%s", cmd.Args, exampletest.Timeout, s.Output())
+			t.Fatalf("%v did not serve within %v:\n%s", cmd.Args, exampletest.Timeout, s.out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
