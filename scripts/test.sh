@@ -13,6 +13,9 @@ bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 go vet ./...
 scripts/check-c-boundary.sh
 
+log "foreign command-line peers (grpcurl, grpc-health-probe) into bin/tools"
+scripts/foreign-tools.sh
+
 log "go test -race"
 go test -race -count=1 -timeout 15m ./... 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._' | tee /tmp/grpcpy-test.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
@@ -42,6 +45,9 @@ out=$(bin/greeter_client --target=127.0.0.1:$(cat bin/static.port))
 kill $spid; wait $spid || true
 [ "$out" = "Greeter client received: Hello, you!" ] || { echo "static greeter answered: $out"; exit 1; }
 echo "static: 1 passed, 0 failed"
+
+log "protoc-gen-grpcpy as users install it (clean module cache, go:generate, a fresh module, buf)"
+scripts/plugin-install.sh
 
 log "cmd/bench smoke run"
 scripts/bench-smoke.sh
