@@ -76,6 +76,34 @@ const (
 	FlagWaitForReadyExplicitlySet = uint32(C.GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET)
 )
 
+// FlagWriteNoCompress is GRPC_WRITE_NO_COMPRESS, a SEND_MESSAGE flag.
+const FlagWriteNoCompress = uint32(C.GRPC_WRITE_NO_COMPRESS)
+
+// Compression algorithms (grpc_compression_algorithm) and the names the
+// core gives them (grpc_compression_algorithm_name), and the metadata key
+// that asks the core to compress one call with an algorithm.
+const (
+	CompressNone    = int(C.GRPC_COMPRESS_NONE)
+	CompressDeflate = int(C.GRPC_COMPRESS_DEFLATE)
+	CompressGzip    = int(C.GRPC_COMPRESS_GZIP)
+	// CompressionRequestKey is GRPC_COMPRESSION_REQUEST_ALGORITHM_MD_KEY.
+	CompressionRequestKey = C.GRPC_COMPRESSION_REQUEST_ALGORITHM_MD_KEY
+	// CompressionDefaultArg is GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM.
+	CompressionDefaultArg = C.GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM
+	// CompressionEnabledArg is GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET.
+	CompressionEnabledArg = C.GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET
+)
+
+// CompressionName is grpc_compression_algorithm_name ("identity",
+// "deflate", "gzip"); "" for an algorithm the core does not know.
+func CompressionName(algorithm int) string {
+	var name *C.char
+	if C.grpc_compression_algorithm_name(C.grpc_compression_algorithm(algorithm), &name) == 0 {
+		return ""
+	}
+	return C.GoString(name)
+}
+
 // CallOK is GRPC_CALL_OK.
 const CallOK = int(C.GRPC_CALL_OK)
 

@@ -26,6 +26,7 @@ typedef struct {
   size_t md_count;
   const char* msg;
   size_t msg_len;
+  uint32_t msg_flags; /* GRPC_WRITE_* of SEND_MESSAGE, e.g. GRPC_WRITE_NO_COMPRESS */
   int status;
   const char* details;
   size_t details_len;
@@ -125,6 +126,7 @@ static void send_message_build(gp_batch* b, gp_send* s, grpc_op* op) {
   b->send_msg = grpc_raw_byte_buffer_create(&sl, 1);
   grpc_slice_unref(sl); /* the buffer holds its own ref */
   op->op = GRPC_OP_SEND_MESSAGE;
+  op->flags = s->msg_flags;
   op->data.send_message.send_message = b->send_msg;
 }
 
@@ -271,7 +273,7 @@ size_t gp_ops_table_len(void) { return OP_TABLE_LEN; }
 
 grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_flags,
                                     const char* md, size_t md_len, size_t md_count,
-                                    const char* msg, size_t msg_len,
+                                    const char* msg, size_t msg_len, uint32_t msg_flags,
                                     int status, const char* details, size_t details_len,
                                     const char* tmd, size_t tmd_len, size_t tmd_count) {
   gp_send s;
@@ -282,6 +284,7 @@ grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_fl
   s.md_count = md_count;
   s.msg = msg;
   s.msg_len = msg_len;
+  s.msg_flags = msg_flags;
   s.status = status;
   s.details = details;
   s.details_len = details_len;

@@ -24,6 +24,7 @@ type Send struct {
 	Metadata      []byte // OpSendInitialMetadata: EncodeMetadata form
 	MetadataCount int    // OpSendInitialMetadata
 	Message       []byte // OpSendMessage
+	MessageFlags  uint32 // OpSendMessage: write flags (FlagWriteNoCompress)
 	Status        int    // OpSendStatusFromServer
 	Details       string // OpSendStatusFromServer
 	Trailing      []byte // OpSendStatusFromServer: EncodeMetadata form
@@ -43,7 +44,7 @@ func (c Call) StartBatch(b Batch, ops uint32, s *Send) int {
 	}
 	return int(C.gp_call_start_batch(c.p, b.p, C.uint32_t(s.Flags),
 		bytesPtr(s.Metadata), C.size_t(len(s.Metadata)), C.size_t(s.MetadataCount),
-		bytesPtr(s.Message), C.size_t(len(s.Message)),
+		bytesPtr(s.Message), C.size_t(len(s.Message)), C.uint32_t(s.MessageFlags),
 		C.int(s.Status), strPtr(s.Details), C.size_t(len(s.Details)),
 		bytesPtr(s.Trailing), C.size_t(len(s.Trailing)), C.size_t(s.TrailingCount)))
 }
@@ -74,7 +75,7 @@ type opRow struct {
 var opTable = [...]opRow{
 	// build: Send.Flags, Send.Metadata, Send.MetadataCount.
 	{OpSendInitialMetadata, nil},
-	// build: Send.Message.
+	// build: Send.Message, Send.MessageFlags.
 	{OpSendMessage, nil},
 	// build: no arguments.
 	{OpSendCloseFromClient, nil},

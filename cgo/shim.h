@@ -22,6 +22,7 @@
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
+#include <grpc/compression.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
@@ -177,7 +178,7 @@ grpc_call* gp_channel_create_call(grpc_channel* ch, grpc_completion_queue* cq,
  * the batch is left for the caller to free. */
 grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_flags,
                                     const char* md, size_t md_len, size_t md_count,
-                                    const char* msg, size_t msg_len,
+                                    const char* msg, size_t msg_len, uint32_t msg_flags,
                                     int status, const char* details, size_t details_len,
                                     const char* tmd, size_t tmd_len, size_t tmd_count);
 grpc_call_error gp_call_cancel(grpc_call* call);

@@ -519,3 +519,16 @@ func (ch *Channel) Watch(last int, onChange func(ok bool)) error {
 
 // LinkInfo says how the C core was linked into this binary.
 const LinkInfo = cgo.LinkInfo
+
+// Compression algorithms and the keys that select them (see cgo).
+const (
+	CompressNone          = cgo.CompressNone
+	CompressDeflate       = cgo.CompressDeflate
+	CompressGzip          = cgo.CompressGzip
+	CompressionRequestKey = cgo.CompressionRequestKey
+	CompressionDefaultArg = cgo.CompressionDefaultArg
+	CompressionEnabledArg = cgo.CompressionEnabledArg
+)
+
+// CompressionName is grpc_compression_algorithm_name.
+func CompressionName(algorithm int) string { return cgo.CompressionName(algorithm) }

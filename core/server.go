@@ -333,6 +333,11 @@ type ServerCall struct {
 	closeStarted bool // RECV_CLOSE_ON_SERVER is in flight or done
 	ownerDone    bool // Finish was called
 	finished     bool // the core reference is dropped
+	// autoInitial is the metadata of the SEND_INITIAL_METADATA added to the
+	// first response or the status when none was sent (SetInitialMetadata).
+	autoInitial OutgoingMetadata
+	// noCompress: the next SEND_MESSAGE goes with GRPC_WRITE_NO_COMPRESS.
+	noCompress bool
 }
 
 // batchDone runs on the poller. The last batch to complete after Finish
@@ -426,8 +431,17 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 		sc.mu.Unlock()
 		return nil, ErrInitialMetadataSent
 	}
+	if send == nil {
+		send = &cgo.Send{}
+	}
 	if rules&initialIfNeed != 0 && !sc.initialSent {
 		ops |= cgo.OpSendInitialMetadata
+		send.Metadata, send.MetadataCount = sc.autoInitial.buf, sc.autoInitial.n
+	}
+	noCompress := sc.noCompress && ops&cgo.OpSendMessage != 0
+	if noCompress {
+		send.MessageFlags |= cgo.FlagWriteNoCompress
+		sc.noCompress = false
 	}
 	o := newOp(sc, sc.q, ops)
 	o.after = after
@@ -445,6 +459,7 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 		b.Free()
 		sc.mu.Lock()
 		sc.initialSent, sc.statusSent, sc.closeStarted = saved[0], saved[1], saved[2]
+		sc.noCompress = sc.noCompress || noCompress
 		sc.mu.Unlock()
 		sc.batchDone(o, false) // uncount it; releases the call if it was the last
 		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
@@ -469,6 +484,24 @@ func (sc *ServerCall) RecvMessage() (*Op, error) {
 		return o, nil
 	}
 	return sc.startBatch(cgo.OpRecvMessage, nil, nil, 0)
+}
+
+// SetInitialMetadata sets the metadata of the SEND_INITIAL_METADATA that
+// SendMessage and SendStatus add when none was sent yet (empty by
+// default): grpcio's per-call compression request travels there.
+func (sc *ServerCall) SetInitialMetadata(md OutgoingMetadata) {
+	sc.mu.Lock()
+	sc.autoInitial = md
+	sc.mu.Unlock()
+}
+
+// DisableNextCompression sends the next message (SendMessage, or the
+// response of SendStatus) with GRPC_WRITE_NO_COMPRESS: uncompressed
+// whatever the call's algorithm.
+func (sc *ServerCall) DisableNextCompression() {
+	sc.mu.Lock()
+	sc.noCompress = true
+	sc.mu.Unlock()
 }
 
 // SendInitialMetadata sends the initial metadata now

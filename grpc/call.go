@@ -58,6 +58,9 @@ type callOptions struct {
 	waitForReady *bool
 	ctx          context.Context
 	credentials  *CallCredentials
+
+	compression    Compression
+	hasCompression bool
 }
 
 // WithTimeout is the timeout= keyword: "An optional duration of time in

@@ -27,6 +27,8 @@ type ClientCallDetails struct {
 	WaitForReady *bool
 	// Context is the WithContext context, if any (a Go addition).
 	Context context.Context
+	// Compression mirrors compression (grpcio 1.23 and later); nil is None.
+	Compression *Compression
 }
 
 func detailsFrom(method string, o callOptions) *ClientCallDetails {
@@ -35,6 +37,10 @@ func detailsFrom(method string, o callOptions) *ClientCallDetails {
 	if o.hasTimeout {
 		t := o.timeout
 		d.Timeout = &t
+	}
+	if o.hasCompression {
+		c := o.compression
+		d.Compression = &c
 	}
 	return d
 }
@@ -52,6 +58,9 @@ func (d *ClientCallDetails) options() []CallOption {
 	}
 	if d.WaitForReady != nil {
 		opts = append(opts, WithWaitForReady(*d.WaitForReady))
+	}
+	if d.Compression != nil {
+		opts = append(opts, WithCompression(*d.Compression))
 	}
 	if d.Context != nil {
 		opts = append(opts, WithContext(d.Context))

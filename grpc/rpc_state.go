@@ -269,7 +269,16 @@ const (
 func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, request any, unaryRequest bool) (
 	s *rpcState, o callOptions, md core.OutgoingMetadata, payload []byte, err error) {
 	o = buildCallOptions(opts)
-	if md, err = checkMetadata(o.metadata); err != nil {
+	callMD := o.metadata
+	if o.hasCompression {
+		if err := o.compression.check(); err != nil {
+			return nil, o, md, nil, err
+		}
+		// grpcio's _compression.augment_metadata: the core compresses
+		// this call's messages with the algorithm the entry names.
+		callMD = append(append(Metadata(nil), o.metadata...), o.compression.metadatum())
+	}
+	if md, err = checkMetadata(callMD); err != nil {
 		return nil, o, md, nil, err
 	}
 	timeout, deadline, hasDeadline := o.deadline()

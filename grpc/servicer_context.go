@@ -36,6 +36,9 @@ type ServicerContext struct {
 	ctx        context.Context
 	ctxCancel  context.CancelFunc
 
+	compression    Compression // SetCompression
+	hasCompression bool
+
 	watchOnce sync.Once // starts RECV_CLOSE_ON_SERVER when something needs it
 }
 
@@ -204,6 +207,14 @@ func (c *ServicerContext) PeerIdentities() []string {
 // one after the response started, is a *ValueError ("Initial metadata no
 // longer allowed!"), as is invalid metadata.
 func (c *ServicerContext) SendInitialMetadata(initialMetadata Metadata) error {
+	c.mu.Lock()
+	compression, hasCompression := c.compression, c.hasCompression
+	c.mu.Unlock()
+	if hasCompression {
+		// grpcio's _get_initial_metadata: the compression request goes
+		// with whatever initial metadata is sent.
+		initialMetadata = append(append(Metadata(nil), initialMetadata...), compression.metadatum())
+	}
 	md, err := checkMetadata(initialMetadata)
 	if err != nil {
 		return err
@@ -226,6 +237,33 @@ func (c *ServicerContext) SendInitialMetadata(initialMetadata Metadata) error {
 		return c.raise(newRpcError(StatusCodeCancelled, "RPC terminated before initial metadata was sent", nil, nil, ""))
 	}
 	return nil
+}
+
+// SetCompression mirrors set_compression(compression) (grpcio 1.23 and
+// later): the responses of this RPC are compressed with compression. As
+// in grpcio it rides on the initial metadata (grpc-internal-encoding-request),
+// so it takes effect only if set before the initial metadata is sent.
+// An unknown algorithm is a *ValueError.
+func (c *ServicerContext) SetCompression(compression Compression) error {
+	if err := compression.check(); err != nil {
+		return err
+	}
+	md, err := checkMetadata(Metadata{compression.metadatum()})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.compression, c.hasCompression = compression, true
+	c.mu.Unlock()
+	c.call.SetInitialMetadata(md)
+	return nil
+}
+
+// DisableNextMessageCompression mirrors disable_next_message_compression():
+// the next response message goes uncompressed (GRPC_WRITE_NO_COMPRESS on
+// its SEND_MESSAGE), whatever the RPC's compression.
+func (c *ServicerContext) DisableNextMessageCompression() {
+	c.call.DisableNextCompression()
 }
 
 // raise records an RpcError the library hands the handler (the RPC was
