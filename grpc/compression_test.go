@@ -161,7 +161,7 @@ func TestCompressionResponses(t *testing.T) {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 		} else {
-			it, err := ch.UnaryStream("/test.Z/" + c.method).Call(req, to)
+			it, err := ch.UnaryStream("/test.Z/"+c.method).Call(req, to)
 			if err != nil {
 				t.Fatal(err)
 			}
