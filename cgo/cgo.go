@@ -345,14 +345,26 @@ func (b Batch) Deadline() (deadline time.Time, ok bool) {
 type ChannelCredentials struct{ p *C.grpc_channel_credentials }
 
 // Channel wraps grpc_channel.
-type Channel struct{ p *C.grpc_channel }
+type Channel struct {
+	p *C.grpc_channel
+	// CreateErrors are the core's ERROR log lines from grpc_channel_create
+	// (one per line), set by NewChannel: a rejected service config is
+	// reported only there, and the channel returned is lame.
+	CreateErrors string
+}
 
 // NewChannel is grpc_channel_create with the given credentials (zero:
 // grpc_insecure_credentials_create) and channel args.
 func NewChannel(target string, creds ChannelCredentials, args *ArgsBuilder) Channel {
 	ct := C.CString(target)
 	defer C.free(unsafe.Pointer(ct))
-	return Channel{C.gp_channel_create(ct, creds.p, bytesPtr(args.buf), C.size_t(len(args.buf)), C.size_t(args.n))}
+	var errs *C.char
+	ch := Channel{p: C.gp_channel_create(ct, creds.p, bytesPtr(args.buf), C.size_t(len(args.buf)), C.size_t(args.n), &errs)}
+	if errs != nil {
+		ch.CreateErrors = C.GoString(errs)
+		C.gp_free(unsafe.Pointer(errs))
+	}
+	return ch
 }
 
 // Nil reports a failed creation.

@@ -50,7 +50,25 @@ void gp_mallinfo(size_t* out) {
  * file and line. The core has already applied GRPC_VERBOSITY. An assertion
  * failure is also written to stderr here: abort() follows at once, and a
  * Go handler that buffers would lose the one line that says why. */
+/* A thread's ERROR lines while it creates a channel (gp_channel_create):
+ * the core explains a rejected service config only in its log, from inside
+ * grpc_channel_create, then hands back a lame channel. */
+static __thread char* capture_buf;
+static __thread size_t capture_len;
+static __thread int capture_on;
+
+static void capture(const char* msg) {
+  size_t n = strlen(msg);
+  char* grown = gpr_realloc(capture_buf, capture_len + n + 2);
+  memcpy(grown + capture_len, msg, n);
+  grown[capture_len + n] = '\n';
+  grown[capture_len + n + 1] = 0;
+  capture_buf = grown;
+  capture_len += n + 1;
+}
+
 static void gp_log(gpr_log_func_args* a) {
+  if (capture_on && a->severity == GPR_LOG_SEVERITY_ERROR) capture(a->message);
   if (a->severity == GPR_LOG_SEVERITY_ERROR &&
       strncmp(a->message, "assertion failed", 16) == 0) {
     fprintf(stderr, "E %s:%d] %s\n", a->file, a->line, a->message);
@@ -218,12 +236,17 @@ static void free_args(grpc_channel_args* a) {
 /* ---------- channels ---------- */
 
 grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* creds,
-                                const char* args, size_t args_len, size_t nargs) {
+                                const char* args, size_t args_len, size_t nargs, char** errors) {
   (void)args_len;
   grpc_channel_args* a = parse_args(args, nargs);
   grpc_channel_credentials* c = creds;
   if (c == NULL) c = grpc_insecure_credentials_create();
+  capture_on = 1;
   grpc_channel* ch = grpc_channel_create(target, c, a);
+  capture_on = 0;
+  *errors = capture_buf; /* the caller frees it (gp_free); NULL if none */
+  capture_buf = NULL;
+  capture_len = 0;
   if (creds == NULL) grpc_channel_credentials_release(c);
   free_args(a);
   if (ch) gp_live_add(GP_LIVE_CHANNEL, 1);

@@ -161,8 +161,11 @@ size_t gp_ops_table_len(void);
 
 /* Channel args are passed flat: per arg, one byte type ('s' or 'i'), then
  * u32 key length, key bytes, then either u32 length + bytes or an int64. */
+/* *errors receives the core's ERROR log lines written during creation
+ * (gpr_malloc'd, free with gp_free; NULL if none): a rejected service
+ * config is reported there only. */
 grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* creds,
-                                const char* args, size_t args_len, size_t nargs);
+                                const char* args, size_t args_len, size_t nargs, char** errors);
 void gp_channel_destroy(grpc_channel* ch);
 int gp_channel_check_state(grpc_channel* ch, int try_to_connect);
 void gp_channel_watch(grpc_channel* ch, int last_state, int64_t timeout_ns,

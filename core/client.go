@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,8 +72,25 @@ func NewChannel(target string, creds cgo.ChannelCredentials, args *cgo.ArgsBuild
 	if c.Nil() {
 		return nil, errors.New("grpc_channel_create returned NULL for target " + target)
 	}
+	if i := strings.Index(c.CreateErrors, "errors validating service config"); i >= 0 {
+		// The core made a lame channel whose every call would fail with
+		// INVALID_ARGUMENT "Failed to create secure client channel".
+		c.Destroy()
+		msg := strings.TrimSpace(c.CreateErrors[i:])
+		if j := strings.IndexByte(msg, '\n'); j >= 0 {
+			msg = msg[:j]
+		}
+		return nil, &ServiceConfigError{Reason: msg}
+	}
 	return &Channel{eng: e, c: c, calls: make(map[*ClientCall]struct{})}, nil
 }
+
+// ServiceConfigError is a service config the core rejected when the
+// channel was created; Reason is the core's own explanation
+// ("errors validating service config: [field:... error:...]").
+type ServiceConfigError struct{ Reason string }
+
+func (e *ServiceConfigError) Error() string { return "invalid service config: " + e.Reason }
 
 // Close cancels every active call with CANCELLED "Channel closed!" and
 // destroys the channel. Idempotent.

@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -44,6 +45,13 @@ func buildArgs(options []ChannelOption) (*core.Args, error) {
 	for _, o := range options {
 		if err := checkNoNUL("channel option key", o.Key); err != nil {
 			return nil, err
+		}
+		if sc, ok := o.Value.(ServiceConfig); ok {
+			js, err := sc.JSON()
+			if err != nil {
+				return nil, err
+			}
+			o.Value = js
 		}
 		switch v := o.Value.(type) {
 		case string:
@@ -159,9 +167,21 @@ func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) 
 	}
 	c, err := core.NewChannel(target, core.ChannelCredentials{}, args)
 	if err != nil {
-		return nil, err
+		return nil, channelError(err)
 	}
 	return &Channel{c: c, target: target}, nil
+}
+
+// channelError maps a service config the core rejected to a *ValueError
+// (grpcio hands back a channel whose every call fails with
+// INVALID_ARGUMENT "Failed to create secure client channel", the real
+// reason only in the core's log).
+func channelError(err error) error {
+	var sce *core.ServiceConfigError
+	if errors.As(err, &sce) {
+		return &ValueError{Msg: sce.Error(), Err: err}
+	}
+	return err
 }
 
 // Close mirrors grpc.Channel.close(): terminates every RPC active on the

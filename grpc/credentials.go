@@ -316,7 +316,7 @@ func SecureChannel(target string, credentials *ChannelCredentials, options ...Ch
 	defer creds.Release() // the channel holds its own reference
 	c, err := core.NewChannel(target, creds, args)
 	if err != nil {
-		return nil, err
+		return nil, channelError(err)
 	}
 	return &Channel{c: c, target: target}, nil
 }
