@@ -1,5 +1,52 @@
-// Command route_guide_server is grpc's route_guide_server.py in Go: one
-// method of each RPC shape.
+// Command route_guide_server is grpc's examples/python/route_guide/
+// route_guide_server.py in Go: the RouteGuide service, one method of each
+// RPC shape, over the features of route_guide_db.json.
+//
+// Python:
+//
+//	class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
+//	    def __init__(self):
+//	        self.db = route_guide_resources.read_route_guide_database()
+//	    def GetFeature(self, request, context):              # unary-unary
+//	        feature = get_feature(self.db, request)
+//	        if feature is None:
+//	            return route_guide_pb2.Feature(name="", location=request)
+//	        ...
+//	    def ListFeatures(self, request, context):            # unary-stream
+//	        for feature in self.db:
+//	            if (... inside the rectangle ...):
+//	                yield feature
+//	    def RecordRoute(self, request_iterator, context):    # stream-unary
+//	        for point in request_iterator: ...
+//	    def RouteChat(self, request_iterator, context):      # stream-stream
+//	        prev_notes = []
+//	        for new_note in request_iterator:
+//	            for prev_note in prev_notes:
+//	                if prev_note.location == new_note.location:
+//	                    yield prev_note
+//	            prev_notes.append(new_note)
+//
+//	server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+//	route_guide_pb2_grpc.add_RouteGuideServicer_to_server(RouteGuideServicer(), server)
+//	server.add_insecure_port("[::]:50051")
+//	server.start()
+//	server.wait_for_termination()
+//
+// Go: the same methods on routeGuideServicer, with typed requests;
+// a generator (yield) is an iter.Seq2 the handler returns, a request
+// iterator an iter.Seq2 it ranges over:
+//
+//	func (s *routeGuideServicer) ListFeatures(request *pb.Rectangle, context *grpc.ServicerContext) iter.Seq2[*pb.Feature, error]
+//	func (s *routeGuideServicer) RouteChat(requestIterator iter.Seq2[*pb.RouteNote, error], context *grpc.ServicerContext) iter.Seq2[*pb.RouteNote, error]
+//
+//	server, err := grpc.NewServer(grpc.NewThreadPoolExecutor(10))
+//	pb.AddRouteGuideServicerToServer(&routeGuideServicer{db: db}, server)
+//	server.AddInsecurePort(*addr)
+//	server.Start()
+//	server.WaitForTermination()
+//
+// Flags: --addr (default [::]:50051, the original's) and --port_file
+// (written once serving). SIGINT or SIGTERM stops it.
 package main
 
 import (
@@ -10,53 +57,77 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	pb "github.com/grpcpy/grpcpy/examples/routeguide/routeguide"
 	"github.com/grpcpy/grpcpy/grpc"
+	"google.golang.org/protobuf/proto"
 )
 
-// routeGuideServicer implements routeguide.RouteGuide.
-type routeGuideServicer struct {
-	db []*pb.Feature
-
-	mu    sync.Mutex
-	notes map[string][]*pb.RouteNote
-}
-
-func key(p *pb.Point) string { return fmt.Sprintf("%d,%d", p.GetLatitude(), p.GetLongitude()) }
-
-func (s *routeGuideServicer) featureAt(p *pb.Point) *pb.Feature {
-	for _, f := range s.db {
-		if f.GetLocation().GetLatitude() == p.GetLatitude() && f.GetLocation().GetLongitude() == p.GetLongitude() {
-			return f
+// getFeature returns the feature at the given location, or nil (None).
+// Entries of the database with an empty name count too: as in Python,
+// a point without a feature still has its entry.
+func getFeature(featureDb []*pb.Feature, point *pb.Point) *pb.Feature {
+	for _, feature := range featureDb {
+		if proto.Equal(feature.GetLocation(), point) {
+			return feature
 		}
 	}
 	return nil
 }
 
-// GetFeature: unary-unary.
-func (s *routeGuideServicer) GetFeature(p *pb.Point, _ *grpc.ServicerContext) (*pb.Feature, error) {
-	if f := s.featureAt(p); f != nil {
-		return f, nil
-	}
-	return &pb.Feature{Name: "", Location: p}, nil
+// getDistance is the distance in metres between two points, by the
+// original's formula (haversine).
+func getDistance(start, end *pb.Point) float64 {
+	const coordFactor = 10000000.0
+	lat1 := float64(start.GetLatitude()) / coordFactor
+	lat2 := float64(end.GetLatitude()) / coordFactor
+	lon1 := float64(start.GetLongitude()) / coordFactor
+	lon2 := float64(end.GetLongitude()) / coordFactor
+	latRad1 := radians(lat1)
+	latRad2 := radians(lat2)
+	deltaLatRad := radians(lat2 - lat1)
+	deltaLonRad := radians(lon2 - lon1)
+
+	a := math.Pow(math.Sin(deltaLatRad/2), 2) +
+		math.Cos(latRad1)*math.Cos(latRad2)*math.Pow(math.Sin(deltaLonRad/2), 2)
+	c := 2 * math.Atan2(math.Sqrt(a), math.Sqrt(1-a))
+	const R = 6371000 // metres
+	return R * c
 }
 
-// ListFeatures: unary-stream.
-func (s *routeGuideServicer) ListFeatures(r *pb.Rectangle, _ *grpc.ServicerContext) iter.Seq2[*pb.Feature, error] {
-	left, right := min(r.GetLo().GetLongitude(), r.GetHi().GetLongitude()), max(r.GetLo().GetLongitude(), r.GetHi().GetLongitude())
-	bottom, top := min(r.GetLo().GetLatitude(), r.GetHi().GetLatitude()), max(r.GetLo().GetLatitude(), r.GetHi().GetLatitude())
+func radians(degrees float64) float64 { return degrees * math.Pi / 180 }
+
+// routeGuideServicer provides the methods of the RouteGuide service.
+type routeGuideServicer struct {
+	db []*pb.Feature
+}
+
+// GetFeature: unary-unary. A point outside the database gets a feature
+// with an empty name.
+func (s *routeGuideServicer) GetFeature(request *pb.Point, context *grpc.ServicerContext) (*pb.Feature, error) {
+	feature := getFeature(s.db, request)
+	if feature == nil {
+		return &pb.Feature{Name: "", Location: request}, nil
+	}
+	return feature, nil
+}
+
+// ListFeatures: unary-stream, every feature inside the rectangle.
+func (s *routeGuideServicer) ListFeatures(request *pb.Rectangle, context *grpc.ServicerContext) iter.Seq2[*pb.Feature, error] {
+	left := min(request.GetLo().GetLongitude(), request.GetHi().GetLongitude())
+	right := max(request.GetLo().GetLongitude(), request.GetHi().GetLongitude())
+	top := max(request.GetLo().GetLatitude(), request.GetHi().GetLatitude())
+	bottom := min(request.GetLo().GetLatitude(), request.GetHi().GetLatitude())
 	return func(yield func(*pb.Feature, error) bool) {
-		for _, f := range s.db {
-			if f.GetName() == "" {
-				continue
-			}
-			lat, lon := f.GetLocation().GetLatitude(), f.GetLocation().GetLongitude()
-			if lon >= left && lon <= right && lat >= bottom && lat <= top {
-				if !yield(f, nil) {
+		for _, feature := range s.db {
+			location := feature.GetLocation()
+			if location.GetLongitude() >= left &&
+				location.GetLongitude() <= right &&
+				location.GetLatitude() >= bottom &&
+				location.GetLatitude() <= top {
+				if !yield(feature, nil) {
 					return
 				}
 			}
@@ -64,67 +135,60 @@ func (s *routeGuideServicer) ListFeatures(r *pb.Rectangle, _ *grpc.ServicerConte
 	}
 }
 
-// RecordRoute: stream-unary.
-func (s *routeGuideServicer) RecordRoute(points iter.Seq2[*pb.Point, error], _ *grpc.ServicerContext) (*pb.RouteSummary, error) {
-	var count, features int32
-	var distance float64
-	var prev *pb.Point
-	start := time.Now()
-	for p, err := range points {
+// RecordRoute: stream-unary, a summary of the points streamed in.
+func (s *routeGuideServicer) RecordRoute(requestIterator iter.Seq2[*pb.Point, error], context *grpc.ServicerContext) (*pb.RouteSummary, error) {
+	var pointCount, featureCount int32
+	distance := 0.0
+	var prevPoint *pb.Point
+
+	startTime := time.Now()
+	for point, err := range requestIterator {
 		if err != nil {
 			return nil, err
 		}
-		count++
-		if f := s.featureAt(p); f != nil && f.GetName() != "" {
-			features++
+		pointCount++
+		if getFeature(s.db, point) != nil {
+			featureCount++
 		}
-		if prev != nil {
-			distance += distanceMeters(prev, p)
+		if prevPoint != nil {
+			distance += getDistance(prevPoint, point)
 		}
-		prev = p
+		prevPoint = point
 	}
-	return &pb.RouteSummary{PointCount: count, FeatureCount: features,
-		Distance: int32(distance), ElapsedTime: int32(time.Since(start).Seconds())}, nil
+
+	elapsedTime := time.Since(startTime).Seconds()
+	return &pb.RouteSummary{
+		PointCount:   pointCount,
+		FeatureCount: featureCount,
+		Distance:     int32(distance),
+		ElapsedTime:  int32(elapsedTime),
+	}, nil
 }
 
-// RouteChat: stream-stream.
-func (s *routeGuideServicer) RouteChat(notes iter.Seq2[*pb.RouteNote, error], _ *grpc.ServicerContext) iter.Seq2[*pb.RouteNote, error] {
+// RouteChat: stream-stream. For each note received, the earlier notes of
+// this call at the same location are sent back.
+func (s *routeGuideServicer) RouteChat(requestIterator iter.Seq2[*pb.RouteNote, error], context *grpc.ServicerContext) iter.Seq2[*pb.RouteNote, error] {
 	return func(yield func(*pb.RouteNote, error) bool) {
-		for n, err := range notes {
+		var prevNotes []*pb.RouteNote
+		for newNote, err := range requestIterator {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			k := key(n.GetLocation())
-			s.mu.Lock()
-			prior := append([]*pb.RouteNote(nil), s.notes[k]...)
-			s.notes[k] = append(s.notes[k], n)
-			s.mu.Unlock()
-			for _, p := range prior {
-				if !yield(p, nil) {
-					return
+			for _, prevNote := range prevNotes {
+				if proto.Equal(prevNote.GetLocation(), newNote.GetLocation()) {
+					if !yield(prevNote, nil) {
+						return
+					}
 				}
 			}
+			prevNotes = append(prevNotes, newNote)
 		}
 	}
 }
 
-// distanceMeters is the haversine distance, as in the Python example.
-func distanceMeters(a, b *pb.Point) float64 {
-	const coordFactor, r = 1e7, 6371000.0
-	rad := func(d float64) float64 { return d * math.Pi / 180 }
-	lat1, lat2 := rad(float64(a.GetLatitude())/coordFactor), rad(float64(b.GetLatitude())/coordFactor)
-	dLat := lat2 - lat1
-	dLon := rad(float64(b.GetLongitude())/coordFactor) - rad(float64(a.GetLongitude())/coordFactor)
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1)*math.Cos(lat2)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	return r * 2 * math.Atan2(math.Sqrt(h), math.Sqrt(1-h))
-}
-
-func main() {
-	addr := flag.String("addr", "127.0.0.1:50051", "address to listen on (port 0: the kernel picks)")
-	portFile := flag.String("port_file", "", "if set, write the bound port to this file once serving")
-	flag.Parse()
-	db, err := pb.LoadFeatures()
+func serve(addr, portFile string) {
+	db, err := pb.LoadFeatures() // route_guide_resources.read_route_guide_database()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -132,26 +196,33 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	servicer := &routeGuideServicer{db: db, notes: map[string][]*pb.RouteNote{}}
-	if err := pb.AddRouteGuideServicerToServer(servicer, server); err != nil {
+	if err := pb.AddRouteGuideServicerToServer(&routeGuideServicer{db: db}, server); err != nil {
 		log.Fatal(err)
 	}
-	port, err := server.AddInsecurePort(*addr)
+	port, err := server.AddInsecurePort(addr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := server.Start(); err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("route_guide_server: serving on port %d", port)
-	if *portFile != "" {
-		if err := os.WriteFile(*portFile, []byte(fmt.Sprint(port)), 0o644); err != nil {
+	if portFile != "" {
+		if err := os.WriteFile(portFile, []byte(fmt.Sprint(port)), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() { <-sig; server.Stop(time.Second) }()
+	go func() {
+		<-sig
+		server.Stop(time.Second)
+	}()
 	server.WaitForTermination()
-	log.Print("route_guide_server: stopped")
+}
+
+func main() {
+	addr := flag.String("addr", "[::]:50051", "address to listen on (port 0: the kernel picks)")
+	portFile := flag.String("port_file", "", "if set, write the bound port to this file once serving")
+	flag.Parse()
+	serve(*addr, *portFile)
 }
