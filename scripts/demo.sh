@@ -9,7 +9,12 @@ ensure_deps
 mkdir -p bin
 go build -o bin/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
   ./examples/routeguide/route_guide_server ./examples/routeguide/route_guide_client \
-  ./examples/interceptors/auth_server ./examples/interceptors/auth_client
+  ./examples/interceptors/auth_server ./examples/interceptors/auth_client \
+  ./examples/metadata/metadata_server ./examples/metadata/metadata_client
+# Several examples name their programs greeter_server/greeter_client.
+go build -o bin/headers_greeter_server ./examples/interceptors/headers/greeter_server
+go build -o bin/headers_greeter_client ./examples/interceptors/headers/greeter_client
+go build -o bin/default_value_greeter_client ./examples/interceptors/default_value/greeter_client
 
 tmp=$(mktemp -d)
 server_pid=
@@ -38,4 +43,7 @@ run_example() {
 run_example helloworld greeter_server greeter_client
 run_example "route_guide (all four RPC kinds)" route_guide_server route_guide_client
 run_example "authentication interceptors" auth_server auth_client
+run_example "metadata (client metadata in, trailing metadata out)" metadata_server metadata_client
+run_example "header interceptors (one-time-password)" headers_greeter_server headers_greeter_client
+run_example "default-value interceptor (refused RPC: default reply)" headers_greeter_server default_value_greeter_client
 log "demo finished"
