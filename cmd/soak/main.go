@@ -244,13 +244,13 @@ func startServer(c config) (*grpc.Server, int, error) {
 			}
 		}
 	})
-	join := grpc.StreamUnaryRpcMethodHandler(func(reqs iter.Seq2[any, error], _ *grpc.ServicerContext) (any, error) {
+	join := grpc.TypedStreamUnaryRpcMethodHandler(func(reqs iter.Seq2[[]byte, error], _ *grpc.ServicerContext) ([]byte, error) {
 		var out []byte
 		for r, err := range reqs {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, r.([]byte)...)
+			out = append(out, r...)
 		}
 		return out, nil
 	})
@@ -275,10 +275,10 @@ func startServer(c config) (*grpc.Server, int, error) {
 
 // worker runs RPCs one at a time until stop is closed.
 func worker(ch *grpc.Channel, c config, n *counters, rng *rand.Rand, stop <-chan struct{}) {
-	uu := ch.UnaryUnary(unary)
-	us := ch.UnaryStream(serverStream)
-	su := ch.StreamUnary(clientStream)
-	ss := ch.StreamStream(bidi)
+	uu := grpc.NewUnaryUnary[[]byte, []byte](ch, unary)
+	us := grpc.NewUnaryStream[[]byte, []byte](ch, serverStream)
+	su := grpc.NewStreamUnary[[]byte, []byte](ch, clientStream)
+	ss := grpc.NewStreamStream[[]byte, []byte](ch, bidi)
 	payload := bytes.Repeat([]byte{'s'}, c.payload)
 	for {
 		select {
@@ -325,7 +325,7 @@ func isCancelled(err error) bool {
 	return errors.As(err, &re) && re.Code() == grpc.StatusCodeCancelled
 }
 
-func doUnary(mc *grpc.UnaryUnaryMultiCallable, payload []byte, cancel bool) error {
+func doUnary(mc *grpc.UnaryUnary[[]byte, []byte], payload []byte, cancel bool) error {
 	if !cancel {
 		resp, err := mc.Call(payload, grpc.WithTimeout(rpcTimeout))
 		if err != nil {
@@ -350,7 +350,7 @@ func doUnary(mc *grpc.UnaryUnaryMultiCallable, payload []byte, cancel bool) erro
 	return err
 }
 
-func doServerStream(mc *grpc.UnaryStreamMultiCallable, payload []byte, messages int, cancel bool) error {
+func doServerStream(mc *grpc.UnaryStream[[]byte, []byte], payload []byte, messages int, cancel bool) error {
 	it, err := mc.Call(payload, grpc.WithTimeout(rpcTimeout))
 	if err != nil {
 		return err
@@ -380,7 +380,7 @@ func doServerStream(mc *grpc.UnaryStreamMultiCallable, payload []byte, messages 
 	return nil
 }
 
-func doClientStream(mc *grpc.StreamUnaryMultiCallable, payload []byte, messages int, cancel bool) error {
+func doClientStream(mc *grpc.StreamUnary[[]byte, []byte], payload []byte, messages int, cancel bool) error {
 	if !cancel {
 		resp, err := mc.Call(grpc.Requests(repeat(payload, messages)...), grpc.WithTimeout(rpcTimeout))
 		if err != nil {
@@ -392,7 +392,7 @@ func doClientStream(mc *grpc.StreamUnaryMultiCallable, payload []byte, messages 
 	sent := make(chan struct{})
 	release := make(chan struct{})
 	defer close(release)
-	f, err := mc.Future(func(yield func(any, error) bool) {
+	f, err := mc.Future(func(yield func([]byte, error) bool) {
 		if !yield(payload, nil) {
 			return
 		}
@@ -414,7 +414,7 @@ func doClientStream(mc *grpc.StreamUnaryMultiCallable, payload []byte, messages 
 	return err
 }
 
-func doBidi(mc *grpc.StreamStreamMultiCallable, payload []byte, messages int, cancel bool) error {
+func doBidi(mc *grpc.StreamStream[[]byte, []byte], payload []byte, messages int, cancel bool) error {
 	call, err := mc.Open(grpc.WithTimeout(rpcTimeout))
 	if err != nil {
 		return err
@@ -451,18 +451,17 @@ func doBidi(mc *grpc.StreamStreamMultiCallable, payload []byte, messages int, ca
 	return nil
 }
 
-func repeat(v []byte, n int) []any {
-	out := make([]any, n)
+func repeat(v []byte, n int) [][]byte {
+	out := make([][]byte, n)
 	for i := range out {
 		out[i] = v
 	}
 	return out
 }
 
-func check(resp any, want []byte) error {
-	b, ok := resp.([]byte)
-	if !ok || !bytes.Equal(b, want) {
-		return fmt.Errorf("wrong response (%d bytes, want %d)", len(b), len(want))
+func check(resp, want []byte) error {
+	if !bytes.Equal(resp, want) {
+		return fmt.Errorf("wrong response (%d bytes, want %d)", len(resp), len(want))
 	}
 	return nil
 }
