@@ -1,11 +1,7 @@
 // Command client is grpc's examples/python/errors/client.py in Go: it asks
-// the limited greeter for one greeting and logs the failure the second
-// time it is run against the same server.
-//
-// The original then reads the google.rpc.Status the server packed into
-// the trailing metadata (grpcio-status's rpc_status.from_call) and logs
-// its QuotaFailure detail; this port has the code and details only (see
-// README.md).
+// the limited greeter for one greeting; refused (the second time it is run
+// against the same server), it reads the rich error status back from the
+// trailing metadata and logs its QuotaFailure detail.
 //
 // Python:
 //
@@ -15,7 +11,13 @@
 //	except grpc.RpcError as rpc_error:
 //	    _LOGGER.error("Call failure: %s", rpc_error)
 //	    status = rpc_status.from_call(rpc_error)
-//	    ...
+//	    for detail in status.details:
+//	        if detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+//	            info = error_details_pb2.QuotaFailure()
+//	            detail.Unpack(info)
+//	            _LOGGER.error("Quota failure: %s", info)
+//	        else:
+//	            raise RuntimeError("Unexpected failure: %s" % detail)
 //
 // Go:
 //
@@ -23,9 +25,16 @@
 //	var rpcError *grpc.RpcError
 //	if errors.As(err, &rpcError) {
 //	    slog.Error(fmt.Sprintf("Call failure: %s", rpcError))
-//	    ...
+//	    richStatus, err := status.FromCall(rpcError)
+//	    for _, detail := range richStatus.GetDetails() {
+//	        info := &errdetails.QuotaFailure{}
+//	        if !detail.MessageIs(info) {
+//	            log.Fatalf("Unexpected failure: %s", detail)
+//	        }
+//	        detail.UnmarshalTo(info)
+//	        slog.Error(fmt.Sprintf("Quota failure: %s", info))
+//	    }
 //	}
-//	slog.Info(fmt.Sprintf("Call success: %s", response.GetMessage()))
 //
 // Flag: --target (default localhost:50051, the original's).
 package main
@@ -37,8 +46,11 @@ import (
 	"log"
 	"log/slog"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
 	pb "github.com/grpcpy/grpcpy/examples/helloworld/helloworld"
 	"github.com/grpcpy/grpcpy/grpc"
+	"github.com/grpcpy/grpcpy/grpc/status"
 )
 
 func process(stub *pb.GreeterStub) {
@@ -46,9 +58,23 @@ func process(stub *pb.GreeterStub) {
 	var rpcError *grpc.RpcError
 	if errors.As(err, &rpcError) {
 		slog.Error(fmt.Sprintf("Call failure: %s", rpcError))
-		// Where the original unpacks the QuotaFailure detail, the code and
-		// the details are what there is.
-		slog.Error(fmt.Sprintf("Status: code=%s details=%s", rpcError.Code(), rpcError.Details()))
+		richStatus, err := status.FromCall(rpcError)
+		if err != nil {
+			log.Fatal(err) // the trailer disagrees with the status (grpcio-status's ValueError)
+		}
+		if richStatus == nil {
+			log.Fatal("no rich status in the trailing metadata") // Python: AttributeError on None.details
+		}
+		for _, detail := range richStatus.GetDetails() {
+			info := &errdetails.QuotaFailure{}
+			if !detail.MessageIs(info) {
+				log.Fatalf("Unexpected failure: %s", detail) // Python raises RuntimeError
+			}
+			if err := detail.UnmarshalTo(info); err != nil {
+				log.Fatal(err)
+			}
+			slog.Error(fmt.Sprintf("Quota failure: %s", info))
+		}
 		return
 	}
 	if err != nil {

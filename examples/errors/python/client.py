@@ -1,18 +1,19 @@
-"""errors' client.py: one greeting, and the failure logged when the server
-refuses it.
+"""errors' client.py: one greeting; when the server refuses it, the rich
+error status is read back from the trailing metadata (rpc_status.from_call)
+and its QuotaFailure detail logged.
 
-The original then reads the rich status (grpcio-status's
-rpc_status.from_call) and logs its QuotaFailure detail; without
-grpcio-status (not in Debian's python3) and without rich-status support in
-grpcpy yet, this port logs the code and details instead.
-
-The target comes from EXAMPLE_TARGET (default the original's
-'localhost:50051').
+google.rpc's messages come from googleapis-common-protos and rpc_status
+from grpcio-status, two PyPI packages Debian's python3 lacks; here they come
+from standin/ (see README.md). The target comes from EXAMPLE_TARGET
+(default the original's 'localhost:50051').
 """
 import logging
 import os
 
+from google.rpc import error_details_pb2
 import grpc
+from grpc_status import rpc_status
+
 import helloworld_pb2
 import helloworld_pb2_grpc
 
@@ -25,9 +26,14 @@ def process(stub):
         _LOGGER.info("Call success: %s", response.message)
     except grpc.RpcError as rpc_error:
         _LOGGER.error("Call failure: %s", rpc_error)
-        # Where the original unpacks the QuotaFailure detail, the code and
-        # the details are what there is.
-        _LOGGER.error("Status: code=%s details=%s", rpc_error.code(), rpc_error.details())
+        status = rpc_status.from_call(rpc_error)
+        for detail in status.details:
+            if detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+                info = error_details_pb2.QuotaFailure()
+                detail.Unpack(info)
+                _LOGGER.error("Quota failure: %s", info)
+            else:
+                raise RuntimeError("Unexpected failure: %s" % detail)
 
 
 def main():

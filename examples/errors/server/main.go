@@ -1,30 +1,37 @@
 // Command server is grpc's examples/python/errors/server.py in Go: a
-// greeter that greets each name once and answers RESOURCE_EXHAUSTED
-// "Request limit exceeded." to every later request for it.
-//
-// The original also packs a google.rpc.Status with a QuotaFailure detail
-// (grpcio-status's rpc_status.to_status) into the trailing metadata; this
-// port sends the code and details only (see README.md).
+// greeter that greets each name once and answers every later request for
+// it with a rich error status, a google.rpc.Status with the code
+// RESOURCE_EXHAUSTED, the message "Request limit exceeded." and a
+// QuotaFailure detail, sent in the trailing metadata by AbortWithStatus.
 //
 // Python:
 //
+//	detail = any_pb2.Any()
+//	detail.Pack(error_details_pb2.QuotaFailure(violations=[
+//	    error_details_pb2.QuotaFailure.Violation(subject="name: %s" % name,
+//	        description="Limit one greeting per person")]))
+//	return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED,
+//	    message="Request limit exceeded.", details=[detail])
+//	...
 //	with self._lock:
 //	    if request.name in self._greeted:
 //	        rich_status = create_greet_limit_exceed_error_status(request.name)
 //	        context.abort_with_status(rpc_status.to_status(rich_status))
-//	    else:
-//	        self._greeted.add(request.name)
-//	return helloworld_pb2.HelloReply(message="Hello, %s!" % request.name)
 //
 // Go:
 //
+//	detail, err := anypb.New(&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{
+//	    {Subject: fmt.Sprintf("name: %s", name), Description: "Limit one greeting per person"}}})
+//	return &spb.Status{Code: int32(code.Code_RESOURCE_EXHAUSTED),
+//	    Message: "Request limit exceeded.", Details: []*anypb.Any{detail}}, nil
+//	...
 //	g.mu.Lock()
 //	defer g.mu.Unlock()
 //	if g.greeted[request.GetName()] {
-//	    context.Abort(grpc.StatusCodeResourceExhausted, "Request limit exceeded.")
+//	    richStatus, err := createGreetLimitExceedErrorStatus(request.GetName())
+//	    st, err := status.ToStatus(richStatus)
+//	    context.AbortWithStatus(st)
 //	}
-//	g.greeted[request.GetName()] = true
-//	return &pb.HelloReply{Message: fmt.Sprintf("Hello, %s!", request.GetName())}, nil
 //
 // Flags: --addr (default [::]:50051, the original's) and --port_file
 // (written once serving). SIGINT or SIGTERM stops it.
@@ -40,9 +47,32 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/types/known/anypb"
+
 	pb "github.com/grpcpy/grpcpy/examples/helloworld/helloworld"
 	"github.com/grpcpy/grpcpy/grpc"
+	"github.com/grpcpy/grpcpy/grpc/status"
 )
+
+// createGreetLimitExceedErrorStatus is the original's
+// create_greet_limit_exceed_error_status: RESOURCE_EXHAUSTED with one
+// QuotaFailure violation, packed as an Any.
+func createGreetLimitExceedErrorStatus(name string) (*spb.Status, error) {
+	detail, err := anypb.New(&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{
+		{Subject: fmt.Sprintf("name: %s", name), Description: "Limit one greeting per person"},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return &spb.Status{
+		Code:    int32(code.Code_RESOURCE_EXHAUSTED),
+		Message: "Request limit exceeded.",
+		Details: []*anypb.Any{detail},
+	}, nil
+}
 
 // limitedGreeter implements helloworld.Greeter, once per name.
 type limitedGreeter struct {
@@ -54,9 +84,17 @@ func newLimitedGreeter() *limitedGreeter { return &limitedGreeter{greeted: map[s
 
 func (g *limitedGreeter) SayHello(request *pb.HelloRequest, context *grpc.ServicerContext) (*pb.HelloReply, error) {
 	g.mu.Lock()
-	defer g.mu.Unlock() // Abort unwinds the handler as Python's raise does: the lock is released
+	defer g.mu.Unlock() // AbortWithStatus unwinds the handler as Python's raise does: the lock is released
 	if g.greeted[request.GetName()] {
-		context.Abort(grpc.StatusCodeResourceExhausted, "Request limit exceeded.")
+		richStatus, err := createGreetLimitExceedErrorStatus(request.GetName())
+		if err != nil {
+			return nil, err
+		}
+		st, err := status.ToStatus(richStatus)
+		if err != nil {
+			return nil, err
+		}
+		context.AbortWithStatus(st)
 	}
 	g.greeted[request.GetName()] = true
 	return &pb.HelloReply{Message: fmt.Sprintf("Hello, %s!", request.GetName())}, nil
