@@ -17,7 +17,7 @@ done
 # the companion packages (internal/grpcprotos).
 ensure_packages grpc-proto
 log "internal/grpcprotos/grpc_protos.binpb"
-protoc -I /usr/share/grpc-proto -I /usr/include --descriptor_set_out=internal/grpcprotos/grpc_protos.binpb \
+protoc -I /usr/share/grpc-proto -I /usr/include --include_imports --descriptor_set_out=internal/grpcprotos/grpc_protos.binpb \
   grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto \
   grpc/reflection/v1alpha/reflection.proto grpc/channelz/v1/channelz.proto
 # The plugin's golden files (testdata/golden), from its own test.

@@ -38,8 +38,9 @@ var raw []byte
 // the well-known types, resolve from protoregistry.GlobalFiles).
 var Files *protoregistry.Files
 
-// Types resolves the messages of Files and the global registry (for
-// google.protobuf.Any inside channelz messages).
+// Types resolves the message and extension types of Files only; callers
+// that also need the global types (google.protobuf.Any payloads) fall
+// back to protoregistry.GlobalTypes themselves.
 var Types *dynamicpb.Types
 
 func init() {
@@ -49,6 +50,9 @@ func init() {
 	}
 	Files = new(protoregistry.Files)
 	for _, fdp := range set.File {
+		if _, err := protoregistry.GlobalFiles.FindFileByPath(fdp.GetName()); err == nil {
+			continue // a well-known type: protobuf-go's own registration serves
+		}
 		fd, err := protodesc.NewFile(fdp, resolver{})
 		if err != nil {
 			panic("grpcprotos: " + fdp.GetName() + ": " + err.Error())
