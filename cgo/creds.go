@@ -241,3 +241,59 @@ func (s Server) AddSecurePort(addr string, creds ServerCredentials) int {
 	defer free(a)
 	return int(C.gp_server_add_secure_port(s.p, a, creds.p))
 }
+
+// NewInsecureChannelCredentials is grpc_insecure_credentials_create.
+func NewInsecureChannelCredentials() ChannelCredentials {
+	return ChannelCredentials{C.gp_insecure_channel_creds()}
+}
+
+// NewXdsChannelCredentials is grpc_xds_credentials_create(fallback).
+func NewXdsChannelCredentials(fallback ChannelCredentials) ChannelCredentials {
+	return ChannelCredentials{C.gp_xds_channel_creds(fallback.p)}
+}
+
+// NewInsecureServerCredentials is grpc_insecure_server_credentials_create.
+func NewInsecureServerCredentials() ServerCredentials {
+	return ServerCredentials{C.gp_insecure_server_creds()}
+}
+
+// NewXdsServerCredentials is grpc_xds_server_credentials_create(fallback).
+func NewXdsServerCredentials(fallback ServerCredentials) ServerCredentials {
+	return ServerCredentials{C.gp_xds_server_creds(fallback.p)}
+}
+
+// XdsServingStatus receives an xDS server's serving-status updates: the
+// listening address, a grpc_status_code (OK: serving) and a message. It
+// runs on a core thread, in the order of the updates, and must only hand
+// off (never block, never run user code).
+type XdsServingStatus func(uri string, code int, message string)
+
+// NewXdsServer is grpc_server_create with the xDS config fetcher set
+// (grpc_server_config_fetcher_xds_create): the server's listeners follow
+// the control plane's Listener resources. onStatus, if not nil, receives
+// the serving-status updates; release frees its handle once the server is
+// destroyed. A Nil server means the core could not start xDS (no
+// bootstrap: GRPC_XDS_BOOTSTRAP or GRPC_XDS_BOOTSTRAP_CONFIG).
+func NewXdsServer(args *ArgsBuilder, onStatus XdsServingStatus) (s Server, release func()) {
+	var h rtcgo.Handle
+	if onStatus != nil {
+		h = rtcgo.NewHandle(onStatus)
+	}
+	release = func() {
+		if h != 0 {
+			h.Delete()
+		}
+	}
+	s = Server{C.gp_server_create_xds(bytesPtr(args.buf), C.size_t(len(args.buf)), C.size_t(args.n), C.uintptr_t(h))}
+	if s.Nil() {
+		release()
+		release = func() {}
+	}
+	return s, release
+}
+
+//export goXdsServingStatus
+func goXdsServingStatus(h C.uintptr_t, uri *C.char, code C.int, message *C.char) {
+	f := rtcgo.Handle(h).Value().(XdsServingStatus)
+	f(C.GoString(uri), int(code), C.GoString(message))
+}

@@ -192,7 +192,7 @@ int64_t gp_metadata_check(const char* md, size_t md_len, size_t md_count, int* w
   return -1;
 }
 
-static grpc_channel_args* parse_args(const char* buf, size_t nargs) {
+grpc_channel_args* gp_parse_args(const char* buf, size_t nargs) {
   grpc_channel_args* a = gpr_malloc(sizeof(grpc_channel_args));
   a->num_args = nargs;
   a->args = nargs ? gpr_malloc(nargs * sizeof(grpc_arg)) : NULL;
@@ -224,7 +224,7 @@ static grpc_channel_args* parse_args(const char* buf, size_t nargs) {
   return a;
 }
 
-static void free_args(grpc_channel_args* a) {
+void gp_free_args(grpc_channel_args* a) {
   for (size_t i = 0; i < a->num_args; i++) {
     gpr_free(a->args[i].key);
     if (a->args[i].type == GRPC_ARG_STRING) gpr_free(a->args[i].value.string);
@@ -238,7 +238,7 @@ static void free_args(grpc_channel_args* a) {
 grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* creds,
                                 const char* args, size_t args_len, size_t nargs, char** errors) {
   (void)args_len;
-  grpc_channel_args* a = parse_args(args, nargs);
+  grpc_channel_args* a = gp_parse_args(args, nargs);
   grpc_channel_credentials* c = creds;
   if (c == NULL) c = grpc_insecure_credentials_create();
   capture_on = 1;
@@ -248,7 +248,7 @@ grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* cr
   capture_buf = NULL;
   capture_len = 0;
   if (creds == NULL) grpc_channel_credentials_release(c);
-  free_args(a);
+  gp_free_args(a);
   if (ch) gp_live_add(GP_LIVE_CHANNEL, 1);
   return ch;
 }
@@ -362,9 +362,9 @@ size_t gp_call_auth_context(grpc_call* call, char** out, char* idname, size_t id
 
 grpc_server* gp_server_create(const char* args, size_t args_len, size_t nargs) {
   (void)args_len;
-  grpc_channel_args* a = parse_args(args, nargs);
+  grpc_channel_args* a = gp_parse_args(args, nargs);
   grpc_server* s = grpc_server_create(a, NULL);
-  free_args(a);
+  gp_free_args(a);
   if (s) gp_live_add(GP_LIVE_SERVER, 1);
   return s;
 }

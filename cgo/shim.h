@@ -219,6 +219,18 @@ grpc_call_error gp_server_request_registered_call(grpc_server* s, void* rm,
 void gp_server_shutdown(grpc_server* s, grpc_completion_queue* cq, gp_batch* b);
 void gp_server_cancel_all_calls(grpc_server* s);
 void gp_server_destroy(grpc_server* s);
+/* A server with the xDS config fetcher (grpcio's grpc.server(xds=True)):
+ * serving-status updates go to goXdsServingStatus(notifier, ...) when
+ * notifier is not 0. NULL when the core cannot create the fetcher (no xDS
+ * bootstrap; it logs why). */
+grpc_server* gp_server_create_xds(const char* args, size_t args_len, size_t nargs,
+                                  uintptr_t notifier);
+
+/* xDS and insecure credentials (counted in GP_LIVE_CREDS). */
+grpc_channel_credentials* gp_insecure_channel_creds(void);
+grpc_channel_credentials* gp_xds_channel_creds(grpc_channel_credentials* fallback);
+grpc_server_credentials* gp_insecure_server_creds(void);
+grpc_server_credentials* gp_xds_server_creds(grpc_server_credentials* fallback);
 
 /* ---------- credentials (grpc_security.h) ----------
  * Each creator returns a new reference counted in GP_LIVE_CREDS; the
@@ -256,6 +268,9 @@ void gp_live_add(int kind, int64_t d);
 /* Parses count flat metadata entries into a gpr_malloc'd array of copied slices (NULL for
  * none); gp_free_md releases it. */
 grpc_metadata* gp_parse_md(const char* buf, size_t count);
+/* Channel args from their flat form, and their release. */
+grpc_channel_args* gp_parse_args(const char* buf, size_t nargs);
+void gp_free_args(grpc_channel_args* a);
 void gp_free_md(grpc_metadata* md, size_t n);
 /* Flattens a completed tag's results for Go (gp_cq_next). */
 void gp_batch_flatten(gp_batch* b, int success);

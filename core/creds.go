@@ -26,6 +26,10 @@ var (
 	NewPluginCredentials           = cgo.NewPluginCredentials
 	NewSSLServerCredentials        = cgo.NewSSLServerCredentials
 	NewDynamicSSLServerCredentials = cgo.NewDynamicSSLServerCredentials
+	NewInsecureChannelCredentials  = cgo.NewInsecureChannelCredentials
+	NewXdsChannelCredentials       = cgo.NewXdsChannelCredentials
+	NewInsecureServerCredentials   = cgo.NewInsecureServerCredentials
+	NewXdsServerCredentials        = cgo.NewXdsServerCredentials
 )
 
 // Constants of grpc_security_constants.h.

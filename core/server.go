@@ -49,12 +49,36 @@ func NewServer(args *cgo.ArgsBuilder, onCall func(*ServerCall)) (*Server, error)
 	if s.Nil() {
 		return nil, errors.New("grpc_server_create returned NULL")
 	}
+	return newServer(e, s, onCall), nil
+}
+
+// ErrNoXdsBootstrap: the core could not create the xDS config fetcher.
+var ErrNoXdsBootstrap = errors.New("xDS server: the core could not start xDS " +
+	"(set GRPC_XDS_BOOTSTRAP to a bootstrap file or GRPC_XDS_BOOTSTRAP_CONFIG to its JSON; the core's log says why)")
+
+// NewXdsServer is NewServer for grpcio's grpc.server(xds=True): the
+// core's xDS config fetcher drives the listeners (ports added with xDS
+// server credentials follow the control plane's Listener resources).
+// onStatus, if not nil, receives serving-status updates on a core thread
+// and must only hand off.
+func NewXdsServer(args *cgo.ArgsBuilder, onCall func(*ServerCall), onStatus cgo.XdsServingStatus) (*Server, error) {
+	e := Default()
+	s, release := cgo.NewXdsServer(args, onStatus)
+	if s.Nil() {
+		return nil, ErrNoXdsBootstrap
+	}
+	srv := newServer(e, s, onCall)
+	srv.onDestroy = append(srv.onDestroy, release)
+	return srv, nil
+}
+
+func newServer(e *Engine, s cgo.Server, onCall func(*ServerCall)) *Server {
 	srv := &Server{eng: e, s: s, onCall: onCall, stopped: make(chan struct{}),
 		burst: burstWatch{BurstRelease: DefaultBurstRelease}}
 	for _, q := range e.CQs() {
 		s.RegisterCQ(q)
 	}
-	return srv, nil
+	return srv
 }
 
 // ErrServerStarted is returned for operations only allowed before Start.

@@ -22,10 +22,21 @@ import (
 // the data required to create a secure Channel." It has no methods, as in
 // grpcio.
 type ChannelCredentials struct {
+	kind              credsKind
 	roots, key, chain []byte
 	calls             []*CallCredentials // from CompositeChannelCredentials
 	base              *ChannelCredentials
+	fallback          *ChannelCredentials // xDS
 }
+
+// credsKind says which core credentials a value builds.
+type credsKind int
+
+const (
+	credsSSL credsKind = iota // the zero value: SSL/TLS (or composite, with base)
+	credsInsecure
+	credsXds
+)
 
 // CallCredentials mirrors grpc.CallCredentials: "An encapsulation of the data
 // required to assert an identity over a call."
@@ -38,10 +49,12 @@ type CallCredentials struct {
 // ServerCredentials mirrors grpc.ServerCredentials: "An encapsulation of the
 // data required to open a secure port on a Server."
 type ServerCredentials struct {
-	config  *ServerCertificateConfiguration // static
-	require bool
-	initial *ServerCertificateConfiguration // dynamic
-	fetcher func() *ServerCertificateConfiguration
+	kind     credsKind
+	config   *ServerCertificateConfiguration // static
+	require  bool
+	initial  *ServerCertificateConfiguration // dynamic
+	fetcher  func() *ServerCertificateConfiguration
+	fallback *ServerCredentials // xDS
 }
 
 // ServerCertificateConfiguration mirrors grpc.ServerCertificateConfiguration:
@@ -268,6 +281,25 @@ func (c *CallCredentials) build() core.CallCredentials {
 }
 
 func (c *ChannelCredentials) build() (core.ChannelCredentials, error) {
+	switch c.kind {
+	case credsInsecure:
+		return core.NewInsecureChannelCredentials(), nil
+	case credsXds:
+		fb := c.fallback
+		if fb == nil {
+			fb = &ChannelCredentials{} // grpcio: SSL with the default roots
+		}
+		base, err := fb.build()
+		if err != nil {
+			return base, err
+		}
+		out := core.NewXdsChannelCredentials(base)
+		base.Release()
+		if out.Nil() {
+			return out, errors.New("grpc_xds_credentials_create failed")
+		}
+		return out, nil
+	}
 	if c.base == nil {
 		creds := core.NewSSLChannelCredentials(c.roots, c.key, c.chain)
 		if creds.Nil() {
@@ -409,6 +441,28 @@ func (s *Server) AddSecurePort(address string, serverCredentials *ServerCredenti
 	if err := checkAddress(address); err != nil {
 		return 0, err
 	}
+	creds, err := s.buildServerCredentials(serverCredentials)
+	if err != nil {
+		return 0, err
+	}
+	defer creds.Release() // the port holds its own reference
+	port, err := s.core.AddSecurePort(address, creds)
+	return port, mapServerErr(err)
+}
+
+// buildServerCredentials makes the core object (one reference, to release).
+func (s *Server) buildServerCredentials(serverCredentials *ServerCredentials) (core.ServerCredentials, error) {
+	switch serverCredentials.kind {
+	case credsInsecure:
+		return core.NewInsecureServerCredentials(), nil
+	case credsXds:
+		fb, err := s.buildServerCredentials(serverCredentials.fallback)
+		if err != nil {
+			return fb, err
+		}
+		defer fb.Release()
+		return core.NewXdsServerCredentials(fb), nil
+	}
 	var creds core.ServerCredentials
 	if serverCredentials.config != nil {
 		cfg := serverCredentials.config
@@ -435,9 +489,7 @@ func (s *Server) AddSecurePort(address string, serverCredentials *ServerCredenti
 		creds, release = core.NewDynamicSSLServerCredentials(requestType(serverCredentials.require), fetch)
 		s.core.OnDestroy(release)
 	}
-	defer creds.Release() // the port holds its own reference
-	port, err := s.core.AddSecurePort(address, creds)
-	return port, mapServerErr(err)
+	return creds, nil
 }
 
 // WithCredentials is the credentials= keyword of every multi-callable:

@@ -45,6 +45,8 @@ type serverOptions struct {
 	options       []ChannelOption
 	maxConcurrent int
 	burstRelease  *BurstMemoryRelease
+	xds           bool
+	xdsStatus     func(XdsServingStatus)
 }
 
 // WithHandlers is the handlers= keyword: GenericRpcHandlers consulted in
@@ -89,7 +91,7 @@ func NewServer(threadPool Executor, opts ...ServerOption) (*Server, error) {
 	}
 	s := &Server{executor: threadPool, limit: int64(o.maxConcurrent), handlers: o.handlers,
 		interceptors: o.interceptors}
-	cs, err := core.NewServer(args, s.dispatch)
+	cs, err := newCoreServer(args, &o, s.dispatch)
 	if err != nil {
 		return nil, err
 	}
