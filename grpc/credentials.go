@@ -434,6 +434,10 @@ func requestType(require bool) int {
 // AddSecurePort mirrors grpc.Server.add_secure_port(address,
 // server_credentials): opens a TLS port and returns its number (port 0:
 // the runtime picks). Only before Start. Drives grpc_server_add_http2_port.
+// On an xDS server (WithXds) with XdsServerCredentials the core binds only
+// once the control plane's Listener for the address arrives and returns
+// -1, as in grpcio; give an explicit port (port 0 would name the Listener
+// "...:0").
 func (s *Server) AddSecurePort(address string, serverCredentials *ServerCredentials) (int, error) {
 	if serverCredentials == nil {
 		return 0, &ValueError{Msg: "add_secure_port needs ServerCredentials"}
