@@ -1,7 +1,22 @@
 // Command grpcgo is the grpc-go peer of cmd/bench: the same server and
 // client modes, flags and RESULT line, so either client can be pointed at
-// either server. Messages are raw bytes (a pass-through codec), as in
-// cmd/bench.
+// either server. Messages are raw bytes, as in cmd/bench.
+//
+// It is configured as grpc-go's own benchmarks run grpc-go (v1.85.0):
+//
+//   - Raw bytes go through grpc-go's current codec interface,
+//     encoding.CodecV2, as mem.BufferSlice: a received message is the
+//     transport's pooled buffers, referenced rather than copied, and the
+//     server echoes those same buffers back (gRPC frees them once written);
+//     the client sends its payload wrapped in a mem.SliceBuffer, without a
+//     copy. The legacy encoding.Codec, which this peer used before, made
+//     grpc-go copy every message on receive (and this codec a second time).
+//   - 128 KiB transport read and write buffers on both sides, as
+//     benchmark/worker (grpc-go's side of the cross-language qps benchmark)
+//     sets them.
+//   - What benchmark/benchmain turns on by default, the shared receive
+//     buffer pool (mem.DefaultBufferPool) and shared write buffers, are
+//     grpc-go's own defaults in v1.85.0, so no option is needed for them.
 package main
 
 import (
@@ -21,34 +36,56 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 )
 
-// rawCodec sends []byte as they are.
+// rawCodec is an encoding.CodecV2 for raw bytes. Messages are
+// *mem.BufferSlice (received: a reference to the transport's buffers, which
+// the receiver frees or hands back to Marshal) or *[]byte (sent as is).
 type rawCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	*(v.(*[]byte)) = append([]byte(nil), data...)
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	switch m := v.(type) {
+	case *mem.BufferSlice:
+		return *m, nil // its references pass to gRPC, which frees them
+	case *[]byte:
+		return mem.BufferSlice{mem.SliceBuffer(*m)}, nil
+	}
+	return nil, fmt.Errorf("raw codec: cannot marshal %T", v)
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*mem.BufferSlice)
+	if !ok {
+		return fmt.Errorf("raw codec: cannot unmarshal into %T", v)
+	}
+	data.Ref() // keep the buffers past this call: no copy
+	*m = data
 	return nil
 }
+
 func (rawCodec) Name() string { return "raw" }
 
-func init() { encoding.RegisterCodec(rawCodec{}) }
+func init() { encoding.RegisterCodecV2(rawCodec{}) }
+
+// bufferSize is the transport read and write buffer size of grpc-go's
+// benchmark/worker (its default is 32 KiB).
+const bufferSize = 128 << 10
 
 var serviceDesc = grpc.ServiceDesc{
 	ServiceName: "bench.Echo",
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{{MethodName: "Unary", Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-		var b []byte
+		var b mem.BufferSlice
 		if err := dec(&b); err != nil {
 			return nil, err
 		}
-		return &b, nil
+		return &b, nil // echoed without a copy
 	}}},
 	Streams: []grpc.StreamDesc{{StreamName: "Stream", ServerStreams: true, ClientStreams: true,
 		Handler: func(_ any, s grpc.ServerStream) error {
 			for {
-				var b []byte
+				var b mem.BufferSlice
 				if err := s.RecvMsg(&b); err == io.EOF {
 					return nil
 				} else if err != nil {
@@ -91,7 +128,8 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	s := grpc.NewServer(grpc.ForceServerCodec(rawCodec{}))
+	s := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{}),
+		grpc.WriteBufferSize(bufferSize), grpc.ReadBufferSize(bufferSize))
 	s.RegisterService(&serviceDesc, nil)
 	go s.Serve(l)
 	sig := make(chan os.Signal, 1)
@@ -141,16 +179,21 @@ func runClient(args []string) error {
 	c.duration = time.Duration(dur * float64(time.Second))
 	c.warmup = time.Duration(warm * float64(time.Second))
 	conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+		grpc.WithWriteBufferSize(bufferSize), grpc.WithReadBufferSize(bufferSize),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	payload := make([]byte, c.payload)
-	var in []byte
+	for i := range payload {
+		payload[i] = byte(i) // as cmd/bench's payload
+	}
+	var in mem.BufferSlice
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err = conn.Invoke(ctx, "/bench.Echo/Unary", &payload, &in, grpc.WaitForReady(true))
 	cancel()
+	in.Free()
 	if err != nil {
 		return fmt.Errorf("first call: %w", err)
 	}
@@ -192,7 +235,7 @@ func unary(conn *grpc.ClientConn, c config, payload []byte, start, end time.Time
 				if t0.After(end) {
 					return
 				}
-				var out []byte
+				var out mem.BufferSlice
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				err := conn.Invoke(ctx, "/bench.Echo/Unary", &payload, &out)
 				cancel()
@@ -203,9 +246,10 @@ func unary(conn *grpc.ClientConn, c config, payload []byte, start, end time.Time
 				}
 				if t1.After(start) && !t1.After(end) {
 					r.ops++
-					r.bytes += int64(len(out))
+					r.bytes += int64(out.Len())
 					r.latencies = append(r.latencies, t1.Sub(t0))
 				}
+				out.Free()
 			}
 		}(&results[w])
 	}
@@ -241,20 +285,22 @@ func pingPong(conn *grpc.ClientConn, payload []byte, start, end time.Time) (resu
 		if err := s.SendMsg(&payload); err != nil {
 			return result{}, err
 		}
-		var out []byte
+		var out mem.BufferSlice
 		if err := s.RecvMsg(&out); err != nil {
 			return result{}, err
 		}
 		t1 := time.Now()
 		if t1.After(start) && !t1.After(end) {
 			r.ops++
-			r.bytes += int64(len(out))
+			r.bytes += int64(out.Len())
 			r.latencies = append(r.latencies, t1.Sub(t0))
 		}
+		out.Free()
 	}
 	s.CloseSend()
-	var out []byte
+	var out mem.BufferSlice
 	for s.RecvMsg(&out) == nil {
+		out.Free()
 	}
 	return r, nil
 }
@@ -276,7 +322,7 @@ func throughput(conn *grpc.ClientConn, payload []byte, start, end time.Time) (re
 	}()
 	r := result{noLatency: true}
 	for {
-		var out []byte
+		var out mem.BufferSlice
 		err := s.RecvMsg(&out)
 		if err == io.EOF {
 			break
@@ -286,8 +332,9 @@ func throughput(conn *grpc.ClientConn, payload []byte, start, end time.Time) (re
 		}
 		if t := time.Now(); t.After(start) && !t.After(end) {
 			r.ops++
-			r.bytes += int64(len(out))
+			r.bytes += int64(out.Len())
 		}
+		out.Free()
 	}
 	return r, <-sendErr
 }
