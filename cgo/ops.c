@@ -74,26 +74,38 @@ static void initial_md_free(gp_batch* b) {
   b->md_view_count = 0;
 }
 
-/* b->recv_msg read into one slice (msg_flat), so Go copies it in one piece: the slot of
- * GRPC_OP_RECV_MESSAGE, or a registered request's first message. NULL (end of stream, failure)
- * leaves has_msg 0. */
+/* b->recv_msg, the slot of GRPC_OP_RECV_MESSAGE or a registered request's first message: only
+ * its length is read here; Go copies its slices straight into its own memory
+ * (gp_batch_msg_copy), so a message is copied once, not flattened into one slice first and
+ * copied again. NULL (end of stream, failure) leaves has_msg 0. */
 static void msg_flatten(gp_batch* b) {
   if (b->recv_msg == NULL) return;
+  b->has_msg = 1;
+  b->msg_len = grpc_byte_buffer_length(b->recv_msg);
+}
+
+size_t gp_batch_msg_copy(gp_batch* b, char* dst, size_t cap) {
+  if (!b->has_msg || b->recv_msg == NULL) return 0;
   grpc_byte_buffer_reader r;
-  if (grpc_byte_buffer_reader_init(&r, b->recv_msg)) {
-    b->msg_flat = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    b->has_msg = 1;
-    b->msg_ptr = (const char*)GRPC_SLICE_START_PTR(b->msg_flat);
-    b->msg_len = GRPC_SLICE_LENGTH(b->msg_flat);
+  if (!grpc_byte_buffer_reader_init(&r, b->recv_msg)) return 0;
+  size_t n = 0;
+  grpc_slice s;
+  while (grpc_byte_buffer_reader_next(&r, &s)) {
+    size_t len = GRPC_SLICE_LENGTH(s);
+    if (len > cap - n) len = cap - n;
+    memcpy(dst + n, GRPC_SLICE_START_PTR(s), len);
+    n += len;
+    grpc_slice_unref(s);
   }
+  grpc_byte_buffer_reader_destroy(&r);
+  return n;
 }
 
 static void msg_free(gp_batch* b) {
   if (b->recv_msg) grpc_byte_buffer_destroy(b->recv_msg);
   b->recv_msg = NULL;
-  if (b->has_msg) grpc_slice_unref(b->msg_flat);
   b->has_msg = 0;
+  b->msg_len = 0;
 }
 
 /* ---------- GP_OP_SEND_INITIAL_METADATA ---------- */
@@ -182,8 +194,8 @@ static void recv_initial_metadata_build(gp_batch* b, gp_send* s, grpc_op* op) {
 
 /* ---------- GP_OP_RECV_MESSAGE ---------- */
 
-/* Builds GRPC_OP_RECV_MESSAGE into b->recv_msg; read back by msg_flatten (has_msg, msg_ptr,
- * msg_len) and released by msg_free. */
+/* Builds GRPC_OP_RECV_MESSAGE into b->recv_msg; read back by msg_flatten (has_msg, msg_len)
+ * and gp_batch_msg_copy, released by msg_free. */
 static void recv_message_build(gp_batch* b, gp_send* s, grpc_op* op) {
   (void)s;
   op->op = GRPC_OP_RECV_MESSAGE;

@@ -134,10 +134,15 @@ func (b Batch) Message() []byte {
 	if b.p.has_msg == 0 {
 		return nil
 	}
-	if b.p.msg_len == 0 {
+	n := int(b.p.msg_len)
+	if n == 0 {
 		return []byte{}
 	}
-	return C.GoBytes(unsafe.Pointer(b.p.msg_ptr), C.int(b.p.msg_len))
+	// One copy, from the core's slices into Go memory (C writes into a Go
+	// buffer that holds no Go pointers, only during the call).
+	out := make([]byte, n)
+	got := C.gp_batch_msg_copy(b.p, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(n))
+	return out[:int(got)]
 }
 
 func readMD(v *C.gp_md, n C.size_t) []Metadatum {

@@ -94,11 +94,10 @@ typedef struct gp_batch {
   gp_md* md_view;
   size_t md_view_count;
   /* GP_OP_RECV_MESSAGE, and the first message of GP_TAG_REQUEST_REGISTERED:
-   * core slot, then the message read into one slice */
+   * the core's slot, and its length; Go copies the slices straight into its
+   * own memory (gp_batch_msg_copy) */
   grpc_byte_buffer* recv_msg;
   int has_msg;
-  grpc_slice msg_flat;
-  const char* msg_ptr;
   size_t msg_len;
   /* GP_OP_RECV_STATUS_ON_CLIENT: core slots, then the flat views */
   grpc_metadata_array recv_tmd;
@@ -154,6 +153,10 @@ void gp_cq_destroy(grpc_completion_queue* cq);
 /* batches (ops.c) */
 gp_batch* gp_batch_new(uintptr_t handle, int kind);
 void gp_batch_free(gp_batch* b);
+/* Copies the received message (b->msg_len bytes, in the byte buffer's
+ * slices) into dst, which has room for it: one copy from the core's slices
+ * to Go memory. Returns the bytes copied. */
+size_t gp_batch_msg_copy(gp_batch* b, char* dst, size_t cap);
 /* The OR of the op bits in ops.c's op table, and its number of rows: tests check that every
  * GP_OP_* has exactly one row. */
 uint32_t gp_ops_table_bits(void);
