@@ -47,6 +47,19 @@ type RpcMethodHandler struct {
 	StreamUnary StreamUnaryBehavior
 	// StreamStream mirrors stream_stream.
 	StreamStream StreamStreamBehavior
+
+	// ExperimentalNonBlocking mirrors the experimental_non_blocking
+	// attribute grpcio's server reads from a behavior (grpc_health's
+	// HealthServicer sets it on Watch): the response iterator of a
+	// response-streaming method is drained on a goroutine of its own, so
+	// an RPC that mostly waits (a Watch) does not hold a worker of the
+	// server's thread pool. The RPC still counts against
+	// maximum_concurrent_rpcs until it ends.
+	ExperimentalNonBlocking bool
+	// ExperimentalThreadPool mirrors the experimental_thread_pool
+	// attribute: the executor that runs this method's behavior instead of
+	// the server's thread pool (nil: the server's).
+	ExperimentalThreadPool Executor
 }
 
 // HandlerOption is a keyword argument of the *_rpc_method_handler

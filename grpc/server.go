@@ -261,10 +261,7 @@ func (s *Server) dispatch(sc *core.ServerCall) {
 		go s.reject(sc, StatusCodeResourceExhausted, "Concurrent RPC limit exceeded!")
 		return
 	}
-	run := func() {
-		defer s.release()
-		s.handle(sc)
-	}
+	run := func() { s.handle(sc, s.release) }
 	if s.executor == nil {
 		go run()
 		return
@@ -326,19 +323,54 @@ func (s *Server) lookup(d *HandlerCallDetails) (h *RpcMethodHandler, err error) 
 	return next(d), nil
 }
 
-// handle serves one RPC on its own goroutine (or executor worker).
-func (s *Server) handle(sc *core.ServerCall) {
-	defer sc.Finish()
+// handle serves one RPC on its own goroutine (or executor worker) and
+// calls done when the RPC is over. A handler with an ExperimentalThreadPool
+// continues there; a non-blocking response stream continues on a goroutine
+// of its own.
+func (s *Server) handle(sc *core.ServerCall, done func()) {
 	md := fromCoreMetadata(sc.Metadata)
 	details := &HandlerCallDetails{Method: sc.Method, InvocationMetadata: md}
 	h, err := s.lookup(details)
-	if err != nil {
+	switch {
+	case err != nil:
 		sc.Reject(int(StatusCodeUnknown), "Error in service handler!")
+	case h == nil:
+		sc.Reject(int(StatusCodeUnimplemented), "Method not found!")
+	case h.ExperimentalThreadPool != nil && h.ExperimentalThreadPool != s.executor:
+		if err := h.ExperimentalThreadPool.Submit(func() { s.serve(sc, md, h, done) }); err == nil {
+			return
+		}
+		sc.Reject(int(StatusCodeUnavailable), "Server's thread pool is shut down")
+	default:
+		s.serve(sc, md, h, done)
 		return
 	}
-	if h == nil {
-		sc.Reject(int(StatusCodeUnimplemented), "Method not found!")
-		return
+	sc.Finish()
+	done()
+}
+
+// serve runs handler h for the RPC and calls done when it is over.
+func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, done func()) {
+	detached := false
+	defer func() {
+		if !detached {
+			sc.Finish()
+			done()
+		}
+	}()
+	// stream drains a response iterator: here, or with
+	// ExperimentalNonBlocking on a goroutine of its own.
+	stream := func(ctx *ServicerContext, seq iter.Seq2[any, error]) {
+		if !h.ExperimentalNonBlocking {
+			ctx.streamResponses(seq, h.ResponseSerializer)
+			return
+		}
+		detached = true
+		go func() {
+			defer done()
+			defer sc.Finish()
+			ctx.streamResponses(seq, h.ResponseSerializer)
+		}()
 	}
 	ctx := newServicerContext(sc, md)
 	if h.RequestStreaming || h.ResponseStreaming {
@@ -359,7 +391,7 @@ func (s *Server) handle(sc *core.ServerCall) {
 			return
 		}
 		if seq, ok := ctx.callStreamBehavior(func() iter.Seq2[any, error] { return h.UnaryStream(req, ctx) }); ok {
-			ctx.streamResponses(seq, h.ResponseSerializer)
+			stream(ctx, seq)
 		}
 	case h.RequestStreaming && !h.ResponseStreaming && h.StreamUnary != nil:
 		requests := ctx.requests(h.RequestDeserializer)
@@ -369,7 +401,7 @@ func (s *Server) handle(sc *core.ServerCall) {
 	case h.RequestStreaming && h.ResponseStreaming && h.StreamStream != nil:
 		requests := ctx.requests(h.RequestDeserializer)
 		if seq, ok := ctx.callStreamBehavior(func() iter.Seq2[any, error] { return h.StreamStream(requests, ctx) }); ok {
-			ctx.streamResponses(seq, h.ResponseSerializer)
+			stream(ctx, seq)
 		}
 	default:
 		// The streaming flags select a behavior that is nil.
