@@ -24,7 +24,8 @@ check() { # check CLIENT PORT ARGS...: one short run, RESULT line well formed
   line=$(timeout 60 $client client --addr=127.0.0.1:$p "$@" --duration=1 --warmup=0.2 | tail -1) || true
   if [[ "$line" =~ $re ]]; then pass=$((pass+1)); echo "$line"; else fail=$((fail+1)); echo "bad RESULT for $client -> :$p $*: $line"; fi
 }
-for args in "--workload=W1" "--workload=W2 --concurrency=32" "--workload=W3" "--workload=W3 --stream_api=open" "--workload=W4"; do
+for args in "--workload=W1" "--workload=W2 --concurrency=32" "--workload=W3" "--workload=W3 --stream_api=open" "--workload=W4" \
+  "--workload=W6" "--workload=W6 --stream_api=open" "--workload=W6 --stream_api=iterator"; do
   check bin/bench $port $args
 done
 for w in W1 W3 W4; do

@@ -8,7 +8,9 @@
 # at 256 in flight, interleaved per workload (grpcpy, grpc-go, C++, grpcio,
 # grpcpy, ...), BENCH_REPS repetitions (3) of BENCH_DURATION seconds (5)
 # after 1 s of warm-up. W3 runs twice for grpcpy: with grpcio 1.18's
-# request iterator and with Open (Write/Read, grpc.aio's shape). It prints a
+# request iterator and with Open (Write/Read, grpc.aio's shape); W6 (grpcpy
+# only) is route_guide through the typed stubs: GetFeature, and RouteChat
+# with Open. It prints a
 # table of medians, grpcpy's ratios to each peer and the targets of
 # issue 17, then the cost-of-growth figures (W5: 10,000 idle streams).
 set -euo pipefail
@@ -46,6 +48,10 @@ for rep in $(seq "$REPS"); do
       run bin/bench client --addr=127.0.0.1:$A --workload=W3 --stream_api=open --impl=grpcpy-open
     fi
   done
+  # W6: route_guide through the generated typed stubs (protobuf), grpcpy
+  # only: GetFeature next to W1, RouteChat with Open next to W3 Open.
+  run bin/bench client --addr=127.0.0.1:$A --workload=W6
+  run bin/bench client --addr=127.0.0.1:$A --workload=W6 --stream_api=open --impl=grpcpy-open
 done
 bin/bench client --addr=127.0.0.1:$A --workload=W5 --concurrency=$STREAMS --duration=1 --warmup=0 | tee -a "$out" >&2
 bin/bench client --addr=127.0.0.1:$A --workload=W5 --concurrency=$STREAMS --duration=1 --warmup=0 \

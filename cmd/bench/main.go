@@ -49,8 +49,16 @@ import (
 	"syscall"
 	"time"
 
+	pb "github.com/grpcpy/grpcpy/examples/routeguide/routeguide"
 	"github.com/grpcpy/grpcpy/grpc"
 )
+
+// streamAPISet reports whether --stream_api was given.
+func streamAPISet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "stream_api" })
+	return set
+}
 
 const (
 	unaryMethod  = "/bench.Echo/Unary"
@@ -114,6 +122,9 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := pb.AddRouteGuideServicerToServer(benchRouteGuide{}, s); err != nil { // W6
+		return err
+	}
 	port, err := s.AddInsecurePort(*addr)
 	if err != nil {
 		return err
@@ -148,7 +159,7 @@ func runClient(args []string) error {
 	var c clientConfig
 	var dur, warm float64
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:50051", "server address")
-	fs.StringVar(&c.workload, "workload", "W1", "W1, W2, W3 or W4")
+	fs.StringVar(&c.workload, "workload", "W1", "W1-W6 (W6: route_guide through the typed stubs: GetFeature, or RouteChat with --stream_api)")
 	fs.Float64Var(&dur, "duration", 5, "measured seconds")
 	fs.Float64Var(&warm, "warmup", 1, "warm-up seconds, not measured")
 	fs.IntVar(&c.concurrency, "concurrency", 1, "calls in flight (W2)")
@@ -188,6 +199,11 @@ func runClient(args []string) error {
 		c.concurrency, run = 1, runStreamThroughput
 	case "W5":
 		run = runIdleStreams
+	case "W6":
+		c.concurrency, run = 1, runGetFeature
+		if fs.Lookup("stream_api") != nil && streamAPISet(fs) {
+			run = runRouteChat
+		}
 	default:
 		return fmt.Errorf("unknown workload %q", c.workload)
 	}
