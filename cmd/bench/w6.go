@@ -16,7 +16,9 @@ import (
 
 // benchRouteGuide answers GetFeature with a named feature at the point
 // and echoes every RouteChat note.
-type benchRouteGuide struct{ pb.UnimplementedRouteGuideServicer }
+type benchRouteGuide struct {
+	pb.UnimplementedRouteGuideServicer
+}
 
 func (benchRouteGuide) GetFeature(p *pb.Point, _ *grpc.ServicerContext) (*pb.Feature, error) {
 	return &pb.Feature{Name: "Berkshire Valley Management Area Trail, Jefferson, NJ, USA", Location: p}, nil
