@@ -25,6 +25,8 @@ const (
 	Utilities   = "grpc._utilities"
 	Interceptor = "grpc._interceptor"
 	Common      = "grpc._common"
+	// Testing is grpc_testing's time module (grpc/testing).
+	Testing = "grpc_testing._time"
 	// Core names the C core's gpr_log lines (grpcio prints them to stderr
 	// from C; grpcpy routes them here).
 	Core = "grpc.core"
