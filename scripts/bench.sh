@@ -56,6 +56,9 @@ done
 bin/bench client --addr=127.0.0.1:$A --workload=W5 --concurrency=$STREAMS --duration=1 --warmup=0 | tee -a "$out" >&2
 bin/bench client --addr=127.0.0.1:$A --workload=W5 --concurrency=$STREAMS --duration=1 --warmup=0 \
   --channel_args=grpc.enable_retries=0 --impl=grpcpy-no-retries | tee -a "$out" >&2
+# The same idle streams opened with Open (no request-iterator goroutine each).
+bin/bench client --addr=127.0.0.1:$A --workload=W5 --concurrency=$STREAMS --duration=1 --warmup=0 \
+  --stream_api=open --impl=grpcpy-open | tee -a "$out" >&2
 
 python3 - "$out" <<'PY'
 import re, statistics, sys

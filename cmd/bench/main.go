@@ -425,6 +425,9 @@ func runIdleStreams(ch *grpc.Channel, c clientConfig) (result, error) {
 	defer func() {
 		close(release)
 		for _, it := range its {
+			if call, ok := it.(*grpc.StreamStreamCall); ok {
+				call.DoneWriting()
+			}
 			for range it.All() {
 			}
 		}
@@ -432,6 +435,21 @@ func runIdleStreams(ch *grpc.Channel, c clientConfig) (result, error) {
 	rss0, _ := procStatus("VmRSS:")
 	start := time.Now()
 	for i := 0; i < c.concurrency; i++ {
+		if c.streamAPI == "open" {
+			// Open: no request-iterator goroutine per stream.
+			call, err := ch.StreamStream(streamMethod).Open()
+			if err != nil {
+				return result{}, err
+			}
+			if err := call.Write(payload); err != nil {
+				return result{}, fmt.Errorf("stream %d: %w", i, err)
+			}
+			if _, err := call.Read(); err != nil {
+				return result{}, fmt.Errorf("stream %d: %w", i, err)
+			}
+			its = append(its, call)
+			continue
+		}
 		it, err := ch.StreamStream(streamMethod).Call(func(yield func(any, error) bool) {
 			if yield(payload, nil) {
 				<-release // then idle until the end
