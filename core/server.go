@@ -455,16 +455,18 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 		sc.mu.Unlock()
 		return nil, ErrInitialMetadataSent
 	}
-	if send == nil {
-		send = &cgo.Send{}
-	}
+	// Only the send ops touch send; receive-only batches (RecvMessage,
+	// WatchClose) pass nil and allocate nothing.
 	if rules&initialIfNeed != 0 && !sc.initialSent {
+		if send == nil {
+			send = &cgo.Send{}
+		}
 		ops |= cgo.OpSendInitialMetadata
 		send.Metadata, send.MetadataCount = sc.autoInitial.buf, sc.autoInitial.n
 	}
 	noCompress := sc.noCompress && ops&cgo.OpSendMessage != 0
 	if noCompress {
-		send.MessageFlags |= cgo.FlagWriteNoCompress
+		send.MessageFlags |= cgo.FlagWriteNoCompress // SEND_MESSAGE: send is set
 		sc.noCompress = false
 	}
 	o := newOp(sc, sc.q, ops)
@@ -493,6 +495,10 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 
 // ---- RPC operations: what package grpc drives a server call with ----
 
+// closedDone is the done channel of Ops complete from the start (a
+// pre-read request): no channel made and closed per RPC.
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // RecvMessage reads the next request (RECV_MESSAGE): the Op has HasMessage
 // false once the client half-closed or the call failed. A registered
 // method's first message came with the call: the first RecvMessage
@@ -501,10 +507,9 @@ func (sc *ServerCall) RecvMessage() (*Op, error) {
 	if sc.hasPreread.Load() && sc.hasPreread.CompareAndSwap(true, false) {
 		m := sc.preread
 		sc.preread = nil
-		o := newOp(nil, sc.q, cgo.OpRecvMessage)
+		o := &Op{done: closedDone, q: sc.q, ops: cgo.OpRecvMessage}
 		o.Success, o.HasMessage, o.Message = true, true, m
 		o.state.Store(opDone)
-		close(o.done)
 		return o, nil
 	}
 	return sc.startBatch(cgo.OpRecvMessage, nil, nil, 0)

@@ -279,19 +279,23 @@ func (it *callIterator) All() iter.Seq2[any, error] { return allOf(it) }
 var errEOF = io.EOF
 
 // allOf is the range form of any CallIterator's Next.
-func allOf(it CallIterator) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
+func allOf(it CallIterator) iter.Seq2[any, error] { return rangeOf(it.Next, it.Cancel) }
+
+// rangeOf ranges over next's values until io.EOF, then yields one error if
+// the RPC ended with another; leaving the loop early calls cancel.
+func rangeOf[T any](next func() (T, error), cancel func() bool) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		for {
-			v, err := it.Next()
+			v, err := next()
 			if err == io.EOF {
 				return
 			}
 			if err != nil {
-				yield(nil, err)
+				yield(v, err)
 				return
 			}
 			if !yield(v, nil) {
-				it.Cancel()
+				cancel()
 				return
 			}
 		}

@@ -2,7 +2,6 @@ package grpc
 
 import (
 	"fmt"
-	"io"
 	"iter"
 	"reflect"
 	"time"
@@ -309,24 +308,7 @@ func (it *TypedCallIterator[Resp]) Next() (Resp, error) {
 
 // All ranges over the responses, then one (zero, error) if the RPC ended
 // with a non-OK status. Leaving the loop early cancels the RPC.
-func (it *TypedCallIterator[Resp]) All() iter.Seq2[Resp, error] {
-	return func(yield func(Resp, error) bool) {
-		for {
-			v, err := it.Next()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				yield(v, err)
-				return
-			}
-			if !yield(v, nil) {
-				it.Cancel()
-				return
-			}
-		}
-	}
-}
+func (it *TypedCallIterator[Resp]) All() iter.Seq2[Resp, error] { return rangeOf(it.Next, it.Cancel) }
 
 // TypedStreamStreamCall is a StreamStreamCall with types.
 type TypedStreamStreamCall[Req, Resp any] struct {
