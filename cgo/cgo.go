@@ -367,6 +367,13 @@ func NewChannel(target string, creds ChannelCredentials, args *ArgsBuilder) Chan
 	return ch
 }
 
+// NewInprocChannel is the core's grpc_inproc_channel_create: a channel to
+// server in this process over the in-process transport (no socket). The
+// server must be started.
+func NewInprocChannel(server Server, args *ArgsBuilder) Channel {
+	return Channel{p: C.gp_inproc_channel_create(server.p, bytesPtr(args.buf), C.size_t(len(args.buf)), C.size_t(args.n))}
+}
+
 // Nil reports a failed creation.
 func (c Channel) Nil() bool { return c.p == nil }
 

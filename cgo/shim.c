@@ -235,6 +235,18 @@ void gp_free_args(grpc_channel_args* a) {
 
 /* ---------- channels ---------- */
 
+grpc_channel* gp_inproc_channel_create_cc(grpc_server* server, const grpc_channel_args* args);
+
+grpc_channel* gp_inproc_channel_create(grpc_server* server, const char* args, size_t args_len,
+                                       size_t nargs) {
+  (void)args_len;
+  grpc_channel_args* a = gp_parse_args(args, nargs);
+  grpc_channel* ch = gp_inproc_channel_create_cc(server, a);
+  gp_free_args(a);
+  if (ch) gp_live_add(GP_LIVE_CHANNEL, 1);
+  return ch;
+}
+
 grpc_channel* gp_channel_create(const char* target, grpc_channel_credentials* creds,
                                 const char* args, size_t args_len, size_t nargs, char** errors) {
   (void)args_len;

@@ -175,6 +175,10 @@ void gp_channel_watch(grpc_channel* ch, int last_state, int64_t timeout_ns,
                       grpc_completion_queue* cq, gp_batch* b);
 
 /* calls. timeout_ns < 0 means no deadline. */
+/* An in-process channel to server (the core's inproc transport, cgo/inproc.cc):
+ * no socket, no resolver; the server must be started. */
+grpc_channel* gp_inproc_channel_create(grpc_server* server, const char* args, size_t args_len,
+                                       size_t nargs);
 grpc_call* gp_channel_create_call(grpc_channel* ch, grpc_completion_queue* cq,
                                   const char* method, size_t method_len,
                                   const char* host, size_t host_len,

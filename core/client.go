@@ -13,6 +13,11 @@ import (
 // ErrChannelClosed is returned when an RPC is started on a closed channel.
 var ErrChannelClosed = errors.New("Cannot invoke RPC on closed channel!")
 
+// ErrInprocServerStopped is NewCall on an in-process channel whose server
+// is stopping or stopped: the core 1.51's inproc transport crashes
+// creating a call to a server that was shut down, so none is created.
+var ErrInprocServerStopped = errors.New("the in-process channel's server is stopped")
+
 // ErrCallOver is returned when a batch is started on a call that has ended.
 var ErrCallOver = errors.New("the RPC has already terminated")
 
@@ -63,6 +68,9 @@ type Channel struct {
 	// for a goroutine inside the core.
 	callsMu sync.Mutex
 	calls   map[*ClientCall]struct{}
+
+	inprocTo   *Server // the server of an in-process channel (NewInprocChannel)
+	serverGone bool    // inprocTo is shutting down: no call may be created (mu)
 }
 
 // NewChannel creates a channel with grpc_channel_create.
@@ -83,6 +91,29 @@ func NewChannel(target string, creds cgo.ChannelCredentials, args *cgo.ArgsBuild
 		return nil, &ServiceConfigError{Reason: msg}
 	}
 	return &Channel{eng: e, c: c, calls: make(map[*ClientCall]struct{})}, nil
+}
+
+// NewInprocChannel creates a channel to srv over the core's in-process
+// transport (grpc_inproc_channel_create): calls go through the whole core
+// call stack of both sides but no socket. srv must be started and not
+// shutting down.
+func NewInprocChannel(srv *Server, args *cgo.ArgsBuilder) (*Channel, error) {
+	e := Default()
+	srv.mu.Lock()
+	defer srv.mu.Unlock() // the server cannot be destroyed meanwhile
+	if !srv.started || srv.shuttingDown {
+		return nil, errors.New("an in-process channel needs a started server that is not stopping")
+	}
+	c := cgo.NewInprocChannel(srv.s, args)
+	if c.Nil() {
+		return nil, errors.New("grpc_inproc_channel_create returned NULL")
+	}
+	ch := &Channel{eng: e, c: c, calls: make(map[*ClientCall]struct{}), inprocTo: srv}
+	if srv.inprocChans == nil {
+		srv.inprocChans = make(map[*Channel]struct{})
+	}
+	srv.inprocChans[ch] = struct{}{}
+	return ch, nil
 }
 
 // ServiceConfigError is a service config the core rejected when the
@@ -118,6 +149,9 @@ func (ch *Channel) Close() {
 	// Calls keep their own reference to the core channel, so destroying it
 	// now does not strand their completions.
 	c.Destroy()
+	if ch.inprocTo != nil {
+		ch.inprocTo.inprocClosed(ch)
+	}
 }
 
 // State is grpc_channel_check_connectivity_state.
@@ -146,6 +180,10 @@ func (ch *Channel) NewCall(method, host string, timeout time.Duration, creds Cal
 	if ch.closed {
 		ch.mu.RUnlock()
 		return nil, ErrChannelClosed
+	}
+	if ch.serverGone {
+		ch.mu.RUnlock()
+		return nil, ErrInprocServerStopped
 	}
 	c := ch.c.CreateCall(q.cq, method, host, timeout)
 	if c.Nil() {

@@ -38,6 +38,12 @@ type Server struct {
 	onDestroy    []func()
 	registered   map[string]cgo.RegisteredMethod
 	burst        burstWatch // memory release after a burst (memory.go)
+	// inproc counts the open in-process channels to this server: the core's
+	// inproc transport dereferences the grpc_server when a call is created
+	// (a destroyed one crashed the process), so grpc_server_destroy waits
+	// for the last of them to close (destroyPending).
+	inprocChans    map[*Channel]struct{}
+	destroyPending bool
 }
 
 // NewServer creates a grpc_server with the given channel args and
@@ -275,11 +281,35 @@ func (srv *Server) maybeDestroyLocked() bool {
 // destroy is grpc_server_destroy, then the onDestroy hooks; it closes
 // Stopped. Only after maybeDestroyLocked returned true, without srv.mu.
 func (srv *Server) destroy() {
+	srv.mu.Lock()
+	wait := len(srv.inprocChans) > 0
+	srv.destroyPending = wait
+	srv.mu.Unlock()
+	if !wait {
+		srv.destroyCore()
+	}
+	close(srv.stopped)
+}
+
+// destroyCore is grpc_server_destroy, then the onDestroy hooks.
+func (srv *Server) destroyCore() {
 	srv.s.Destroy()
 	for _, f := range srv.onDestroy {
 		f()
 	}
-	close(srv.stopped)
+}
+
+// inprocClosed is called once per in-process channel to srv, after the
+// channel is destroyed; the last one destroys a server waiting for it.
+func (srv *Server) inprocClosed(ch *Channel) {
+	srv.mu.Lock()
+	delete(srv.inprocChans, ch)
+	now := len(srv.inprocChans) == 0 && srv.destroyPending
+	srv.destroyPending = srv.destroyPending && !now
+	srv.mu.Unlock()
+	if now {
+		srv.destroyCore()
+	}
 }
 
 // Shutdown is grpc_server_shutdown_and_notify: no new calls are accepted;
@@ -291,6 +321,11 @@ func (srv *Server) Shutdown() {
 		return
 	}
 	srv.shuttingDown = true
+	for ch := range srv.inprocChans {
+		ch.mu.Lock()
+		ch.serverGone = true
+		ch.mu.Unlock()
+	}
 	q := srv.eng.pick()
 	q.post(true, false, func() bool {
 		srv.s.ShutdownAndNotify(q.cq, cgo.NewBatch(&shutdownTag{srv}, cgo.TagShutdown))

@@ -120,9 +120,23 @@ func (o *callOptions) deadline() (time.Duration, time.Time, bool) {
 	return time.Until(dl), dl, true
 }
 
+// deadlineOn is deadline for a channel with a test clock (grpc/testing)
+// reading now: timeout= counts on that clock; a context's deadline,
+// real time, is left to WithContext's cancel.
+func (o *callOptions) deadlineOn(now time.Time) (time.Duration, time.Time, bool) {
+	if !o.hasTimeout {
+		return core.NoDeadline, time.Time{}, false
+	}
+	return o.timeout, now.Add(o.timeout), true
+}
+
 func timeRemaining(deadline time.Time, has bool) (time.Duration, bool) {
+	return timeRemainingAt(time.Now(), deadline, has)
+}
+
+func timeRemainingAt(now, deadline time.Time, has bool) (time.Duration, bool) {
 	if !has {
 		return 0, false
 	}
-	return max(time.Until(deadline), 0), true
+	return max(deadline.Sub(now), 0), true
 }

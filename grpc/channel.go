@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/grpc/internal/testhooks"
 )
 
 // ChannelOption is one entry of grpcio's options list, a (key, value) pair
@@ -103,6 +104,12 @@ type Channel struct {
 
 	connOnce     sync.Once
 	connectivity *connectivity
+
+	clock testhooks.Clock // grpc/testing's Time; nil: real time and core deadlines
+}
+
+func init() {
+	testhooks.SetChannelClock = func(channel any, c testhooks.Clock) { channel.(*Channel).rootChannel().clock = c }
 }
 
 // checkNoNUL refuses a string the core would read as a C string: it would
@@ -170,6 +177,25 @@ func InsecureChannel(target string, options ...ChannelOption) (*Channel, error) 
 		return nil, channelError(err)
 	}
 	return &Channel{c: c, target: target}, nil
+}
+
+// InProcessChannel creates a Channel to server, in this process, over the
+// core's in-process transport (grpc_inproc_channel_create): the RPCs go
+// through both sides' whole core call stack (deadlines, metadata rules,
+// status, flow control, interceptors) without a socket, a port or a
+// resolver. server must be started. The options are channel args as for
+// InsecureChannel. grpcio has no equivalent; grpc/testing is built on it.
+// A Go addition.
+func InProcessChannel(server *Server, options ...ChannelOption) (*Channel, error) {
+	args, err := channelArgs(options)
+	if err != nil {
+		return nil, err
+	}
+	c, err := core.NewInprocChannel(server.core, args)
+	if err != nil {
+		return nil, &ValueError{Msg: err.Error(), Err: err}
+	}
+	return &Channel{c: c, target: "inproc"}, nil
 }
 
 // channelError maps a service config the core rejected to a *ValueError

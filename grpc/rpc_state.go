@@ -3,10 +3,12 @@ package grpc
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/grpc/internal/testhooks"
 	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
@@ -18,6 +20,8 @@ type rpcState struct {
 	deadline    time.Time
 	hasDeadline bool
 	stopCtx     func() bool
+	now         func() time.Time // the channel's test clock (grpc/testing); nil: time.Now
+	stopExpiry  func()           // unschedules a test-clock deadline
 
 	done        chan struct{}
 	initialDone chan struct{} // closed once the initial metadata is known
@@ -94,12 +98,15 @@ func (s *rpcState) terminateAs(cancelled bool, resp any, code StatusCode, detail
 	}
 	cbs, dcbs := s.callbacks, s.doneCallbacks
 	s.callbacks, s.doneCallbacks = nil, nil
-	stop := s.stopCtx
+	stop, stopExpiry := s.stopCtx, s.stopExpiry
 	s.mu.Unlock()
 	s.setInitial(initial) // no-op if a streaming RPC already set it
 	close(s.done)
 	if stop != nil {
 		stop()
+	}
+	if stopExpiry != nil {
+		stopExpiry()
 	}
 	// A panicking callback is logged, as grpcio logs what its callbacks
 	// raise; the others still run and the process lives on.
@@ -142,6 +149,9 @@ func (s *rpcState) IsActive() bool {
 }
 
 func (s *rpcState) TimeRemaining() (time.Duration, bool) {
+	if s.now != nil {
+		return timeRemainingAt(s.now(), s.deadline, s.hasDeadline)
+	}
 	return timeRemaining(s.deadline, s.hasDeadline)
 }
 
@@ -278,10 +288,20 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 		// this call's messages with the algorithm the entry names.
 		callMD = append(append(Metadata(nil), o.metadata...), o.compression.metadatum())
 	}
+	clock := ch.rootChannel().clock
+	timeout, deadline, hasDeadline := o.deadline()
+	if clock != nil {
+		timeout, deadline, hasDeadline = o.deadlineOn(clock.Now())
+		if hasDeadline {
+			// The server with the same clock reads it (grpc/testing); the
+			// core gets none: expireOn cancels the call instead.
+			callMD = append(append(Metadata(nil), callMD...),
+				Metadatum{testhooks.DeadlineKey, strconv.FormatInt(deadline.UnixNano(), 10)})
+		}
+	}
 	if md, err = checkMetadata(callMD); err != nil {
 		return nil, o, md, nil, err
 	}
-	timeout, deadline, hasDeadline := o.deadline()
 	if unaryRequest {
 		var serr error
 		if payload, serr = serialize(ser, request); serr != nil {
@@ -316,12 +336,45 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 		creds = o.credentials.build()
 		defer creds.Release() // the call holds its own reference
 	}
-	cc, err := ch.c.NewCall(method, "", timeout, creds)
+	coreTimeout := timeout
+	if clock != nil {
+		coreTimeout = core.NoDeadline
+	}
+	cc, err := ch.c.NewCall(method, "", coreTimeout, creds)
 	if err != nil {
 		if errors.Is(err, core.ErrChannelClosed) {
 			return nil, o, md, nil, ErrChannelClosed
 		}
+		if errors.Is(err, core.ErrInprocServerStopped) {
+			// What a socket channel to a stopped server gives.
+			s = newRPCState(nil, deadline, hasDeadline)
+			s.terminate(nil, StatusCodeUnavailable, "failed to connect to all addresses", nil, nil, err.Error())
+			return s, o, md, nil, nil
+		}
 		return nil, o, md, nil, err
 	}
-	return newRPCState(cc, deadline, hasDeadline), o, md, payload, nil
+	s = newRPCState(cc, deadline, hasDeadline)
+	if clock != nil {
+		s.now = clock.Now
+		if hasDeadline {
+			s.expireOn(clock, deadline)
+		}
+	}
+	return s, o, md, payload, nil
+}
+
+// expireOn ends the RPC with DEADLINE_EXCEEDED, as the core would, when
+// the test clock reaches deadline (a channel of grpc/testing).
+func (s *rpcState) expireOn(clock testhooks.Clock, deadline time.Time) {
+	cancel := clock.At(func() {
+		s.cc.CancelWithStatus(int(StatusCodeDeadlineExceeded), "Deadline Exceeded")
+	}, deadline)
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		cancel()
+		return
+	}
+	s.stopExpiry = cancel
+	s.mu.Unlock()
 }

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"iter"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/grpcpy/grpcpy/core"
+	"github.com/grpcpy/grpcpy/grpc/internal/testhooks"
 	"github.com/grpcpy/grpcpy/internal/logging"
 )
 
@@ -33,6 +35,32 @@ type Server struct {
 	stopping   bool
 	graceTimer *time.Timer
 	graceEnd   time.Time
+
+	clock testhooks.Clock // grpc/testing's Time; nil: real time
+}
+
+func init() {
+	testhooks.SetServerClock = func(server any, c testhooks.Clock) { server.(*Server).clock = c }
+}
+
+// testDeadline takes the deadline a channel with a test clock sent
+// (testhooks.DeadlineKey) out of md; only a server with a clock looks.
+func (s *Server) testDeadline(md Metadata) (Metadata, time.Time, bool) {
+	if s.clock == nil {
+		return md, time.Time{}, false
+	}
+	for i, m := range md {
+		if m.Key != testhooks.DeadlineKey {
+			continue
+		}
+		rest := append(append(Metadata(nil), md[:i]...), md[i+1:]...)
+		ns, err := strconv.ParseInt(m.Value, 10, 64)
+		if err != nil {
+			return rest, time.Time{}, false
+		}
+		return rest, time.Unix(0, ns), true
+	}
+	return md, time.Time{}, false
 }
 
 // ServerOption is a keyword argument of grpc.server(): handlers,
@@ -329,6 +357,9 @@ func (s *Server) lookup(d *HandlerCallDetails) (h *RpcMethodHandler, err error) 
 // of its own.
 func (s *Server) handle(sc *core.ServerCall, done func()) {
 	md := fromCoreMetadata(sc.Metadata)
+	if s.clock != nil {
+		md, _, _ = s.testDeadline(md)
+	}
 	details := &HandlerCallDetails{Method: sc.Method, InvocationMetadata: md}
 	h, err := s.lookup(details)
 	switch {
@@ -373,6 +404,10 @@ func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, do
 		}()
 	}
 	ctx := newServicerContext(sc, md)
+	if s.clock != nil {
+		_, ctx.deadline, ctx.hasDeadline = s.testDeadline(fromCoreMetadata(sc.Metadata))
+		ctx.now = s.clock.Now
+	}
 	if h.RequestStreaming || h.ResponseStreaming {
 		ctx.watch() // streams notice a cancel through RECV_CLOSE_ON_SERVER
 	}

@@ -22,6 +22,10 @@ type ServicerContext struct {
 	call     *core.ServerCall
 	metadata Metadata
 
+	deadline    time.Time
+	hasDeadline bool
+	now         func() time.Time // the server's test clock (grpc/testing); nil: time.Now
+
 	mu         sync.Mutex
 	code       StatusCode
 	codeSet    bool
@@ -61,7 +65,7 @@ func (c *ServicerContext) watch() {
 type abortSignal struct{ ctx *ServicerContext }
 
 func newServicerContext(sc *core.ServerCall, md Metadata) *ServicerContext {
-	return &ServicerContext{call: sc, metadata: md}
+	return &ServicerContext{call: sc, metadata: md, deadline: sc.Deadline, hasDeadline: sc.HasDeadline}
 }
 
 // onClose runs on the poller when RECV_CLOSE_ON_SERVER completes.
@@ -97,7 +101,10 @@ func (c *ServicerContext) IsActive() bool {
 // TimeRemaining mirrors grpc.RpcContext.time_remaining(): time left before
 // the client's deadline, never negative; ok false when there is none.
 func (c *ServicerContext) TimeRemaining() (time.Duration, bool) {
-	return timeRemaining(c.call.Deadline, c.call.HasDeadline)
+	if c.now != nil {
+		return timeRemainingAt(c.now(), c.deadline, c.hasDeadline)
+	}
+	return timeRemaining(c.deadline, c.hasDeadline)
 }
 
 // Cancel mirrors grpc.RpcContext.cancel(): cancels the RPC (grpc_call_cancel);
@@ -126,7 +133,11 @@ func (c *ServicerContext) Context() context.Context {
 	defer c.mu.Unlock()
 	if c.ctx == nil {
 		inner, cancel := context.WithCancel(context.Background())
-		c.ctx, c.ctxCancel = &rpcContext{inner, c.call.Deadline, c.call.HasDeadline}, cancel
+		now := c.now
+		if now == nil {
+			now = time.Now
+		}
+		c.ctx, c.ctxCancel = &rpcContext{inner, c.deadline, c.hasDeadline, now}, cancel
 		if c.closed {
 			c.ctxCancel()
 		}
@@ -141,13 +152,14 @@ type rpcContext struct {
 	context.Context
 	deadline    time.Time
 	hasDeadline bool
+	now         func() time.Time
 }
 
 func (c *rpcContext) Deadline() (time.Time, bool) { return c.deadline, c.hasDeadline }
 
 func (c *rpcContext) Err() error {
 	err := c.Context.Err()
-	if err != nil && c.hasDeadline && !time.Now().Before(c.deadline) {
+	if err != nil && c.hasDeadline && !c.now().Before(c.deadline) {
 		return context.DeadlineExceeded
 	}
 	return err
