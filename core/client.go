@@ -431,9 +431,9 @@ const (
 	// unaryStreamOps: the request, the half-close and the status.
 	unaryStreamOps = cgo.OpSendInitialMetadata | cgo.OpSendMessage | cgo.OpSendCloseFromClient |
 		cgo.OpRecvStatusOnClient
-	// streamUnaryOps: everything received; requests are sent one batch each.
-	streamUnaryOps = cgo.OpSendInitialMetadata | cgo.OpRecvInitialMetadata | cgo.OpRecvMessage |
-		cgo.OpRecvStatusOnClient
+	// streamUnaryOps: the response and the status (the initial metadata
+	// has a batch of its own); requests are sent one batch each.
+	streamUnaryOps = cgo.OpSendInitialMetadata | cgo.OpRecvMessage | cgo.OpRecvStatusOnClient
 	// streamStreamOps: the metadata out and the status in.
 	streamStreamOps = cgo.OpSendInitialMetadata | cgo.OpRecvStatusOnClient
 	// recvInitialOps is the separate initial-metadata batch of streaming responses.
@@ -466,14 +466,32 @@ func (cc *ClientCall) StartUnary(md OutgoingMetadata, waitForReady *bool, reques
 	}, after)
 }
 
-// StartStreamUnary starts a stream-unary RPC: one batch that sends the
-// metadata and receives the initial metadata, the response and the
-// status (after runs on the poller when it completes). Requests follow
-// with SendMessage, then CloseSend. On failure the call is released.
-func (cc *ClientCall) StartStreamUnary(md OutgoingMetadata, waitForReady *bool, after func(*Op)) (*Op, error) {
-	return cc.startFirst(streamUnaryOps, &cgo.Send{
+// StartStreamUnary starts a stream-unary RPC as grpcio does: a
+// RECV_INITIAL_METADATA batch of its own, so the initial metadata is known
+// as soon as it arrives (onInitial runs on the poller then), and one batch
+// that sends the metadata and receives the response and the status (after
+// runs on the poller when it completes, with the initial-metadata Op,
+// which may still be in flight, beside it). Requests follow with
+// SendMessage, then CloseSend. On failure the call is released.
+func (cc *ClientCall) StartStreamUnary(md OutgoingMetadata, waitForReady *bool, onInitial func(initial *Op),
+	after func(status, initial *Op)) (*Op, error) {
+	initial, err := cc.startFirst(recvInitialOps, nil, onInitial)
+	if err != nil {
+		return nil, err
+	}
+	status, err := cc.start(streamUnaryOps, &cgo.Send{
 		Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n,
-	}, after)
+	}, func(o *Op) { after(o, initial) })
+	if err != nil {
+		// As StartResponseStream: the initial-metadata batch is in flight.
+		cc.Cancel()
+		go func() {
+			initial.Wait()
+			cc.abandon()
+		}()
+		return nil, err
+	}
+	return status, nil
 }
 
 // StartResponseStream starts an RPC whose responses are a stream: with

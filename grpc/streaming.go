@@ -141,7 +141,16 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 		return (*unaryFuture)(s), nil
 	}
 	u := &UnaryUnaryMultiCallable{ch: m.ch, method: m.method, deser: m.deser}
-	_, err = s.cc.StartStreamUnary(md, o.waitForReady, func(op *core.Op) { go u.complete(s, op) })
+	_, err = s.cc.StartStreamUnary(md, o.waitForReady,
+		// On the poller: setInitial only stores and closes a channel.
+		func(initial *core.Op) { s.setInitial(fromCoreMetadata(initial.InitialMetadata)) },
+		func(op, initial *core.Op) {
+			go func() { // terminate runs user callbacks: off the poller
+				<-initial.Done()
+				s.setInitial(fromCoreMetadata(initial.InitialMetadata)) // in case its hook has not run yet
+				u.complete(s, op)
+			}()
+		})
 	if err != nil {
 		return nil, err
 	}

@@ -347,3 +347,53 @@ func TestStreamingEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamUnaryInitialMetadataBeforeResponse: a stream-unary future's
+// initial metadata is known as soon as the server sends it, while the
+// requests still flow (grpcio receives it in a batch of its own; it came
+// only with the response before, which grpc/testing's port of grpcio's
+// test_infinite_request_stream showed).
+func TestStreamUnaryInitialMetadataBeforeResponse(t *testing.T) {
+	release := make(chan struct{})
+	_, addr := serve(t, nil, service("test.Edge", map[string]*grpc.RpcMethodHandler{
+		"Sum": grpc.StreamUnaryRpcMethodHandler(func(reqs iter.Seq2[any, error], ctx *grpc.ServicerContext) (any, error) {
+			if err := ctx.SendInitialMetadata(grpc.Metadata{{Key: "early", Value: "yes"}}); err != nil {
+				return nil, err
+			}
+			<-release
+			for _, err := range reqs {
+				if err != nil {
+					return nil, err
+				}
+			}
+			return []byte("done"), nil
+		}),
+	}))
+	ch := dial(t, addr)
+	requests := make(chan []byte)
+	f, err := ch.StreamUnary("/test.Edge/Sum").Future(func(yield func(any, error) bool) {
+		for r := range requests {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}, grpc.WithTimeout(testTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan grpc.Metadata, 1)
+	go func() { got <- f.InitialMetadata() }()
+	select {
+	case md := <-got:
+		if len(md) == 0 || md[0] != (grpc.Metadatum{Key: "early", Value: "yes"}) {
+			t.Errorf("initial metadata %v", md)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("initial metadata not known before the response")
+	}
+	close(release)
+	close(requests)
+	if resp, err := f.Result(); err != nil || string(resp.([]byte)) != "done" {
+		t.Errorf("result %v %v", resp, err)
+	}
+}
