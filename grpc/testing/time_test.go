@@ -8,10 +8,12 @@ import (
 
 	"github.com/grpcpy/grpcpy/grpc"
 	grpctesting "github.com/grpcpy/grpcpy/grpc/testing"
-	"go.uber.org/goleak"
+	"github.com/grpcpy/grpcpy/internal/leakcheck"
 )
 
-func TestMain(m *stdtesting.M) { goleak.VerifyTestMain(m) }
+// TestMain requires every goroutine and every C object (servers,
+// channels, calls of the in-process transport) to be gone at exit.
+func TestMain(m *stdtesting.M) { leakcheck.Main(m) }
 
 type recorder struct {
 	mu  sync.Mutex
