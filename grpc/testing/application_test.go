@@ -20,13 +20,13 @@ import (
 	"github.com/grpcpy/grpcpy/grpc/testing/internal/testpb"
 )
 
-func up(n int32) *testpb.Up             { return &testpb.Up{FirstUpField: n} }
-func down(n int32) *testpb.Down         { return &testpb.Down{FirstDownField: n} }
-func charm(n int32) *testpb.Charm       { return &testpb.Charm{FirstCharmField: n} }
-func strange(n int32) *testpb.Strange   { return &testpb.Strange{FirstStrangeField: n} }
-func top(n int32) *testpb.Top           { return &testpb.Top{FirstTopField: n} }
-func bottom(n int32) *testpb.Bottom     { return &testpb.Bottom{FirstBottomField: n} }
-func same(a, b proto.Message) bool      { return proto.Equal(a, b) }
+func up(n int32) *testpb.Up           { return &testpb.Up{FirstUpField: n} }
+func down(n int32) *testpb.Down       { return &testpb.Down{FirstDownField: n} }
+func charm(n int32) *testpb.Charm     { return &testpb.Charm{FirstCharmField: n} }
+func strange(n int32) *testpb.Strange { return &testpb.Strange{FirstStrangeField: n} }
+func top(n int32) *testpb.Top         { return &testpb.Top{FirstTopField: n} }
+func bottom(n int32) *testpb.Bottom   { return &testpb.Bottom{FirstBottomField: n} }
+func same(a, b proto.Message) bool    { return proto.Equal(a, b) }
 func method(name string) protoreflect.MethodDescriptor {
 	return testpb.File_services_proto.Services().ByName("FirstService").Methods().ByName(protoreflect.Name(name))
 }
