@@ -17,7 +17,12 @@
 //     its next call to Next (or with Release, when it stops polling). A
 //     batch whose start fails is freed with Free.
 //   - Go memory passed to C (message bytes, metadata) is only read during
-//     the call; C copies it into core slices.
+//     the call; C copies it into core slices. A message marshalled straight
+//     into core memory (Batch.PrepareMessage) is written by Go into a slice
+//     the batch owns, before the start.
+//   - A received message stays in the core's memory: the holder takes its
+//     grpc_byte_buffer out of the batch (Batch.TakeMessage) and the
+//     goroutine that consumes it reads and destroys it (Received).
 //
 // LiveCounts reports how many C objects of each kind exist, so tests can
 // check that every path frees what it made.
@@ -147,12 +152,15 @@ func CallErrorString(code int) string {
 // reported apart and not in Total.
 type Live struct {
 	CQs, Channels, Calls, Servers, Batches, Credentials int64
-	Orphans                                             int64
+	// Messages are received messages not yet destroyed: in their batch, or
+	// taken out of it (Received) and not yet read or released.
+	Messages int64
+	Orphans  int64
 }
 
 // Total is the sum of all kinds but Orphans.
 func (l Live) Total() int64 {
-	return l.CQs + l.Channels + l.Calls + l.Servers + l.Batches + l.Credentials
+	return l.CQs + l.Channels + l.Calls + l.Servers + l.Batches + l.Credentials + l.Messages
 }
 
 // LiveCounts reads the live-object counters kept in shim.c.
@@ -163,7 +171,7 @@ func LiveCounts() Live {
 		CQs: int64(v[C.GP_LIVE_CQ]), Channels: int64(v[C.GP_LIVE_CHANNEL]),
 		Calls: int64(v[C.GP_LIVE_CALL]), Servers: int64(v[C.GP_LIVE_SERVER]),
 		Batches: int64(v[C.GP_LIVE_BATCH]), Credentials: int64(v[C.GP_LIVE_CREDS]),
-		Orphans: int64(v[C.GP_LIVE_ORPHAN]),
+		Messages: int64(v[C.GP_LIVE_MESSAGE]), Orphans: int64(v[C.GP_LIVE_ORPHAN]),
 	}
 }
 

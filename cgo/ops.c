@@ -26,6 +26,9 @@ typedef struct {
   size_t md_count;
   const char* msg;
   size_t msg_len;
+  /* Instead of msg: the slice Go marshalled into (gp_batch_msg_prepare), which lives in the
+   * batch (so the batch frees it on every path, started or not) and is sent without a copy. */
+  grpc_slice* msg_slice;
   uint32_t msg_flags; /* GRPC_WRITE_* of SEND_MESSAGE, e.g. GRPC_WRITE_NO_COMPRESS */
   int status;
   const char* details;
@@ -75,34 +78,61 @@ static void initial_md_free(gp_batch* b) {
 }
 
 /* b->recv_msg, the slot of GRPC_OP_RECV_MESSAGE or a registered request's first message: only
- * its length is read here; Go copies its slices straight into its own memory
- * (gp_batch_msg_copy), so a message is copied once, not flattened into one slice first and
- * copied again. NULL (end of stream, failure) leaves has_msg 0. */
+ * its length is read here, and it is counted live (GP_LIVE_MESSAGE). Go takes the buffer out of
+ * the batch (Batch.TakeMessage, on the poller) and the goroutine that consumes the message reads
+ * it, in place (gp_msg_view) or copied once into Go memory (gp_msg_copy), then destroys it: the
+ * poller copies nothing. NULL (end of stream, failure) leaves has_msg 0. */
 static void msg_flatten(gp_batch* b) {
   if (b->recv_msg == NULL) return;
   b->has_msg = 1;
   b->msg_len = grpc_byte_buffer_length(b->recv_msg);
+  gp_live_add(GP_LIVE_MESSAGE, 1);
 }
 
-size_t gp_batch_msg_copy(gp_batch* b, char* dst, size_t cap) {
-  if (!b->has_msg || b->recv_msg == NULL) return 0;
-  grpc_byte_buffer_reader r;
-  if (!grpc_byte_buffer_reader_init(&r, b->recv_msg)) return 0;
-  size_t n = 0;
-  grpc_slice s;
-  while (grpc_byte_buffer_reader_next(&r, &s)) {
-    size_t len = GRPC_SLICE_LENGTH(s);
-    if (len > cap - n) len = cap - n;
-    memcpy(dst + n, GRPC_SLICE_START_PTR(s), len);
-    n += len;
-    grpc_slice_unref(s);
+const char* gp_msg_view(grpc_byte_buffer* bb) {
+  /* One slice, not compressed: its bytes are the message. Anything else goes through the
+   * reader (gp_msg_copy), which decompresses and walks the slices. (A returned pointer, not an
+   * out-parameter: Go would move the variable it passes to the heap.) */
+  if (bb->type != GRPC_BB_RAW || bb->data.raw.compression != GRPC_COMPRESS_NONE ||
+      bb->data.raw.slice_buffer.count != 1) {
+    return NULL;
   }
-  grpc_byte_buffer_reader_destroy(&r);
+  return (const char*)GRPC_SLICE_START_PTR(bb->data.raw.slice_buffer.slices[0]);
+}
+
+void gp_msg_destroy(grpc_byte_buffer* bb) {
+  grpc_byte_buffer_destroy(bb);
+  gp_live_add(GP_LIVE_MESSAGE, -1);
+}
+
+size_t gp_msg_copy(grpc_byte_buffer* bb, char* dst, size_t cap, int destroy) {
+  size_t n = 0;
+  grpc_byte_buffer_reader r;
+  if (grpc_byte_buffer_reader_init(&r, bb)) {
+    grpc_slice s;
+    while (grpc_byte_buffer_reader_next(&r, &s)) {
+      size_t len = GRPC_SLICE_LENGTH(s);
+      if (len > cap - n) len = cap - n;
+      memcpy(dst + n, GRPC_SLICE_START_PTR(s), len);
+      n += len;
+      grpc_slice_unref(s);
+    }
+    grpc_byte_buffer_reader_destroy(&r);
+  }
+  if (destroy) gp_msg_destroy(bb);
   return n;
 }
 
+/* A message still in the batch (never taken by Go: an orphan delivered late, a request tag
+ * nobody read) is destroyed here; only a counted one (has_msg) uncounts. */
 static void msg_free(gp_batch* b) {
-  if (b->recv_msg) grpc_byte_buffer_destroy(b->recv_msg);
+  if (b->recv_msg) {
+    if (b->has_msg) {
+      gp_msg_destroy(b->recv_msg);
+    } else {
+      grpc_byte_buffer_destroy(b->recv_msg);
+    }
+  }
   b->recv_msg = NULL;
   b->has_msg = 0;
   b->msg_len = 0;
@@ -130,22 +160,54 @@ static void send_initial_metadata_free(gp_batch* b) {
 
 /* ---------- GP_OP_SEND_MESSAGE ---------- */
 
-/* Builds GRPC_OP_SEND_MESSAGE: the message copied into a byte buffer the batch owns (an empty
- * message is an empty slice, still sent). */
+/* Builds GRPC_OP_SEND_MESSAGE into a byte buffer the batch owns: the slice Go marshalled into
+ * (s->msg_slice, moved in without a copy), or the message copied (an empty message is an empty
+ * slice, still sent). */
 static void send_message_build(gp_batch* b, gp_send* s, grpc_op* op) {
-  grpc_slice sl = s->msg_len ? grpc_slice_from_copied_buffer(s->msg, s->msg_len)
-                             : grpc_empty_slice();
-  b->send_msg = grpc_raw_byte_buffer_create(&sl, 1);
-  grpc_slice_unref(sl); /* the buffer holds its own ref */
+  if (s->msg_slice != NULL) {
+    b->send_msg = grpc_raw_byte_buffer_create(s->msg_slice, 1);
+    grpc_slice_unref(*s->msg_slice); /* the buffer holds its own ref */
+    b->send_prepared = 0;
+  } else {
+    grpc_slice sl = s->msg_len ? grpc_slice_from_copied_buffer(s->msg, s->msg_len)
+                               : grpc_empty_slice();
+    b->send_msg = grpc_raw_byte_buffer_create(&sl, 1);
+    grpc_slice_unref(sl); /* the buffer holds its own ref */
+  }
   op->op = GRPC_OP_SEND_MESSAGE;
   op->flags = s->msg_flags;
   op->data.send_message.send_message = b->send_msg;
 }
 
-/* Frees GRPC_OP_SEND_MESSAGE's byte buffer. */
+/* Releases a prepared slice no build moved into a byte buffer: a batch that never started (the
+ * call was over, marshalling failed) or was not a SEND_MESSAGE after all. Idempotent. */
+static void send_prepared_free(gp_batch* b) {
+  if (b->send_prepared) grpc_slice_unref(b->send_slice);
+  b->send_prepared = 0;
+}
+
+char* gp_batch_msg_prepare(gp_batch* b, size_t len) {
+  send_prepared_free(b);
+  /* In the batch, not on Go's side: a short slice keeps its bytes inline, in the grpc_slice
+   * itself, which must then be C memory. */
+  b->send_slice = grpc_slice_malloc(len);
+  b->send_prepared = 1;
+  return (char*)GRPC_SLICE_START_PTR(b->send_slice);
+}
+
+void gp_batch_msg_prepared_copy(gp_batch* b, const char* p, size_t len) {
+  /* Copy first: p may point into the slice being replaced. */
+  grpc_slice sl = grpc_slice_from_copied_buffer(p, len);
+  send_prepared_free(b);
+  b->send_slice = sl;
+  b->send_prepared = 1;
+}
+
+/* Frees GRPC_OP_SEND_MESSAGE's byte buffer (and a prepared slice build did not take). */
 static void send_message_free(gp_batch* b) {
   if (b->send_msg) grpc_byte_buffer_destroy(b->send_msg);
   b->send_msg = NULL;
+  send_prepared_free(b);
 }
 
 /* ---------- GP_OP_SEND_CLOSE_FROM_CLIENT ---------- */
@@ -194,8 +256,8 @@ static void recv_initial_metadata_build(gp_batch* b, gp_send* s, grpc_op* op) {
 
 /* ---------- GP_OP_RECV_MESSAGE ---------- */
 
-/* Builds GRPC_OP_RECV_MESSAGE into b->recv_msg; read back by msg_flatten (has_msg, msg_len)
- * and gp_batch_msg_copy, released by msg_free. */
+/* Builds GRPC_OP_RECV_MESSAGE into b->recv_msg; read back by msg_flatten (has_msg, msg_len),
+ * then taken by Go (Batch.TakeMessage) or released by msg_free. */
 static void recv_message_build(gp_batch* b, gp_send* s, grpc_op* op) {
   (void)s;
   op->op = GRPC_OP_RECV_MESSAGE;
@@ -296,6 +358,7 @@ grpc_call_error gp_call_start_batch(grpc_call* call, gp_batch* b, uint32_t md_fl
   s.md_count = md_count;
   s.msg = msg;
   s.msg_len = msg_len;
+  s.msg_slice = b->send_prepared ? &b->send_slice : NULL;
   s.msg_flags = msg_flags;
   s.status = status;
   s.details = details;
@@ -394,6 +457,7 @@ void gp_batch_free(gp_batch* b) {
     if ((b->ops & op_table[i].bit) && op_table[i].free) op_table[i].free(b);
   }
   if (is_request(b)) request_free(b);
+  send_prepared_free(b); /* prepared, but the batch never started (b->ops is 0) */
   free(b);
   gp_live_add(GP_LIVE_BATCH, -1);
 }

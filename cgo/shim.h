@@ -7,7 +7,8 @@
  *
  * Ownership: every gp_batch is malloc'd here, owns the C memory of its ops
  * (send metadata, send message, receive slots) and is freed by
- * gp_batch_free once Go has copied the results out. Its address is the
+ * gp_batch_free once Go has copied the results out; a received message Go
+ * took out of the batch is Go's to destroy (gp_msg_*). Its address is the
  * completion-queue tag; Go finds its own object through b->handle, a
  * runtime/cgo.Handle value. No Go pointer is ever stored in C memory.
  *
@@ -39,7 +40,8 @@ enum {
   GP_LIVE_SERVER,
   GP_LIVE_BATCH,
   GP_LIVE_CREDS,
-  GP_LIVE_ORPHAN, /* batches the core never completed, given up on */
+  GP_LIVE_ORPHAN,  /* batches the core never completed, given up on */
+  GP_LIVE_MESSAGE, /* received messages (grpc_byte_buffer), in their batch or taken by Go */
   GP_LIVE_N
 };
 
@@ -82,8 +84,12 @@ typedef struct gp_batch {
   /* GP_OP_SEND_INITIAL_METADATA */
   grpc_metadata* send_md;
   size_t send_md_count;
-  /* GP_OP_SEND_MESSAGE */
+  /* GP_OP_SEND_MESSAGE; send_slice is a message Go marshalled straight into core memory
+   * (gp_batch_msg_prepare) before the start: build moves it into send_msg, and the batch frees
+   * it if it never started */
   grpc_byte_buffer* send_msg;
+  grpc_slice send_slice;
+  int send_prepared;
   /* GP_OP_SEND_STATUS_FROM_SERVER (its details slice lives only for the start call) */
   grpc_metadata* send_tmd;
   size_t send_tmd_count;
@@ -94,8 +100,10 @@ typedef struct gp_batch {
   gp_md* md_view;
   size_t md_view_count;
   /* GP_OP_RECV_MESSAGE, and the first message of GP_TAG_REQUEST_REGISTERED:
-   * the core's slot, and its length; Go copies the slices straight into its
-   * own memory (gp_batch_msg_copy) */
+   * the core's slot, and its length. Counted in GP_LIVE_MESSAGE from flatten
+   * (has_msg) until destroyed; Go takes the pointer out of the batch (the
+   * consuming goroutine reads it, gp_msg_view or gp_msg_copy, and releases
+   * it); one never taken is destroyed with the batch */
   grpc_byte_buffer* recv_msg;
   int has_msg;
   size_t msg_len;
@@ -153,10 +161,19 @@ void gp_cq_destroy(grpc_completion_queue* cq);
 /* batches (ops.c) */
 gp_batch* gp_batch_new(uintptr_t handle, int kind);
 void gp_batch_free(gp_batch* b);
-/* Copies the received message (b->msg_len bytes, in the byte buffer's
- * slices) into dst, which has room for it: one copy from the core's slices
- * to Go memory. Returns the bytes copied. */
-size_t gp_batch_msg_copy(gp_batch* b, char* dst, size_t cap);
+/* Allocates the message of the batch's SEND_MESSAGE in core memory (grpc_slice_malloc, held
+ * in b->send_slice) and returns where its len bytes start, for Go to marshal into; build sends
+ * that slice instead of copying Send.Message. gp_batch_msg_prepared_copy replaces it with a
+ * copy of p (Go marshalled elsewhere after all). */
+char* gp_batch_msg_prepare(gp_batch* b, size_t len);
+void gp_batch_msg_prepared_copy(gp_batch* b, const char* p, size_t len);
+/* A received message taken out of its batch (Go owns it, counted in GP_LIVE_MESSAGE):
+ * gp_msg_view returns where its bytes start when they are one uncompressed, non-empty slice
+ * (read in place), else NULL; gp_msg_copy copies up to cap bytes into dst (one copy from the
+ * core's slices) and, with destroy, destroys it; gp_msg_destroy destroys it. */
+const char* gp_msg_view(grpc_byte_buffer* bb);
+size_t gp_msg_copy(grpc_byte_buffer* bb, char* dst, size_t cap, int destroy);
+void gp_msg_destroy(grpc_byte_buffer* bb);
 /* The OR of the op bits in ops.c's op table, and its number of rows: tests check that every
  * GP_OP_* has exactly one row. */
 uint32_t gp_ops_table_bits(void);

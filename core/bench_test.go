@@ -49,7 +49,7 @@ func BenchmarkPollerRoundTrip(b *testing.B) {
 	}
 	defer func() {
 		cc.Cancel()
-		op, _ := cc.start(cgo.OpRecvStatusOnClient, nil, nil) // ends the call, releases it
+		op, _ := cc.start(cgo.OpRecvStatusOnClient, nil, nil, nil) // ends the call, releases it
 		if op != nil {
 			op.Wait()
 		}
@@ -57,7 +57,7 @@ func BenchmarkPollerRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		op, err := cc.start(0, nil, nil)
+		op, err := cc.start(0, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -243,12 +243,18 @@ var StrandGrace = time.Second
 // start starts a batch of ops on the call; the returned Op completes when
 // the core posts its tag. Starts are serialised, as grpc_call_start_batch
 // requires. The batch is counted pending before it is started (so the call
-// is not released under it) and uncounted if the start fails.
-func (cc *ClientCall) start(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
+// is not released under it) and uncounted if the start fails. A message
+// with a Marshaler (msg) is marshalled into the batch first, without any
+// lock held; a failure there is a *MarshalError and starts nothing.
+func (cc *ClientCall) start(ops uint32, send *cgo.Send, msg *Payload, after func(*Op)) (*Op, error) {
 	o := newOp(cc, cc.q, ops)
 	o.after = after
 	o.unwaited = after != nil
 	b := cgo.NewBatch(o, cgo.TagBatch)
+	if err := prepare(b, msg); err != nil {
+		b.Free() // and the slice prepared in it
+		return nil, err
+	}
 	cc.startMu.Lock()
 	cc.mu.Lock()
 	if cc.c.Nil() || cc.finished {
@@ -457,13 +463,14 @@ func initialMetadataFlags(waitForReady *bool) uint32 {
 // StartUnary starts a unary-unary RPC as grpcio does: one batch that sends
 // the metadata, the request and the half-close and receives the initial
 // metadata, the response and the status. The Op completes with all of
-// them; after, if not nil, runs on the poller then (it must not block).
-// On failure the call is released.
-func (cc *ClientCall) StartUnary(md OutgoingMetadata, waitForReady *bool, request []byte, after func(*Op)) (*Op, error) {
+// them (its Message must be consumed or released); after, if not nil, runs
+// on the poller then (it must not block). On failure, a *MarshalError
+// included, the call is released.
+func (cc *ClientCall) StartUnary(md OutgoingMetadata, waitForReady *bool, request Payload, after func(*Op)) (*Op, error) {
 	return cc.startFirst(unaryOps, &cgo.Send{
 		Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n,
-		Message: request,
-	}, after)
+		Message: request.Bytes,
+	}, &request, after)
 }
 
 // StartStreamUnary starts a stream-unary RPC as grpcio does: a
@@ -475,13 +482,13 @@ func (cc *ClientCall) StartUnary(md OutgoingMetadata, waitForReady *bool, reques
 // SendMessage, then CloseSend. On failure the call is released.
 func (cc *ClientCall) StartStreamUnary(md OutgoingMetadata, waitForReady *bool, onInitial func(initial *Op),
 	after func(status, initial *Op)) (*Op, error) {
-	initial, err := cc.startFirst(recvInitialOps, nil, onInitial)
+	initial, err := cc.startFirst(recvInitialOps, nil, nil, onInitial)
 	if err != nil {
 		return nil, err
 	}
 	status, err := cc.start(streamUnaryOps, &cgo.Send{
 		Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n,
-	}, func(o *Op) { after(o, initial) })
+	}, nil, func(o *Op) { after(o, initial) })
 	if err != nil {
 		// As StartResponseStream: the initial-metadata batch is in flight.
 		cc.Cancel()
@@ -501,20 +508,22 @@ func (cc *ClientCall) StartStreamUnary(md OutgoingMetadata, waitForReady *bool, 
 // it is known before the first response; onInitial runs on the poller
 // when it arrives, onStatus when the status does, with the
 // initial-metadata Op (which may still be in flight) beside it. Responses
-// are read with RecvMessage. On failure the call is released.
-func (cc *ClientCall) StartResponseStream(md OutgoingMetadata, waitForReady *bool, request []byte, hasRequest bool,
+// are read with RecvMessage. On failure, a *MarshalError of the request
+// included, the call is released.
+func (cc *ClientCall) StartResponseStream(md OutgoingMetadata, waitForReady *bool, request Payload, hasRequest bool,
 	onInitial func(initial *Op), onStatus func(status, initial *Op)) (status *Op, err error) {
-	initial, err := cc.startFirst(recvInitialOps, nil, onInitial)
+	initial, err := cc.startFirst(recvInitialOps, nil, nil, onInitial)
 	if err != nil {
 		return nil, err
 	}
 	ops := uint32(streamStreamOps)
 	send := &cgo.Send{Flags: initialMetadataFlags(waitForReady), Metadata: md.buf, MetadataCount: md.n}
+	var msg *Payload
 	if hasRequest {
 		ops = unaryStreamOps
-		send.Message = request
+		send.Message, msg = request.Bytes, &request
 	}
-	status, err = cc.start(ops, send, func(o *Op) { onStatus(o, initial) })
+	status, err = cc.start(ops, send, msg, func(o *Op) { onStatus(o, initial) })
 	if err != nil {
 		// The initial-metadata batch is in flight: cancel so it completes,
 		// then drop the call (no status batch will ever release it).
@@ -530,8 +539,8 @@ func (cc *ClientCall) StartResponseStream(md OutgoingMetadata, waitForReady *boo
 
 // startFirst starts the first batch of a call; if it cannot start, no
 // status batch ever will, so the call is released.
-func (cc *ClientCall) startFirst(ops uint32, send *cgo.Send, after func(*Op)) (*Op, error) {
-	o, err := cc.start(ops, send, after)
+func (cc *ClientCall) startFirst(ops uint32, send *cgo.Send, msg *Payload, after func(*Op)) (*Op, error) {
+	o, err := cc.start(ops, send, msg, after)
 	if err != nil {
 		cc.abandon()
 	}
@@ -540,21 +549,23 @@ func (cc *ClientCall) startFirst(ops uint32, send *cgo.Send, after func(*Op)) (*
 
 // SendMessage sends one request (SEND_MESSAGE). The core allows one send
 // in flight per call: wait for the Op before the next. ErrCallOver once
-// the call has ended.
-func (cc *ClientCall) SendMessage(payload []byte) (*Op, error) {
-	return cc.start(cgo.OpSendMessage, &cgo.Send{Message: payload}, nil)
+// the call has ended; a *MarshalError if the payload's Marshaler failed
+// (nothing was sent, the call goes on).
+func (cc *ClientCall) SendMessage(payload Payload) (*Op, error) {
+	return cc.start(cgo.OpSendMessage, &cgo.Send{Message: payload.Bytes}, &payload, nil)
 }
 
 // CloseSend half-closes the call (SEND_CLOSE_FROM_CLIENT).
 func (cc *ClientCall) CloseSend() (*Op, error) {
-	return cc.start(cgo.OpSendCloseFromClient, nil, nil)
+	return cc.start(cgo.OpSendCloseFromClient, nil, nil, nil)
 }
 
 // RecvMessage reads the next response (RECV_MESSAGE): the Op has
-// HasMessage false at the end of the stream or once the call failed.
+// HasMessage false at the end of the stream or once the call failed; a
+// message is the caller's to consume or release (Results.Message).
 // ErrCallOver once the status has arrived: no message can follow it.
 func (cc *ClientCall) RecvMessage() (*Op, error) {
-	return cc.start(cgo.OpRecvMessage, nil, nil)
+	return cc.start(cgo.OpRecvMessage, nil, nil, nil)
 }
 
 // Args are core channel args (grpc_channel_args) in flat form.

@@ -30,7 +30,7 @@ func TestEngineShutdownAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := cc.StartUnary(OutgoingMetadata{}, nil, []byte("x"), nil)
+	op, err := cc.StartUnary(OutgoingMetadata{}, nil, Payload{Bytes: []byte("x")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

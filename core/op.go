@@ -13,6 +13,61 @@ type Metadatum = cgo.Metadatum
 // Results are what one operation received (see cgo.Results).
 type Results = cgo.Results
 
+// Received is a received message still in the core's memory (Results.Message,
+// cgo.Received): the goroutine that consumes it reads it once, with Bytes
+// (a Go copy of its own) or View (in place), or drops it with Release.
+// Every Op with RECV_MESSAGE and a message must be consumed or released.
+type Received = cgo.Received
+
+// Marshaler marshals a message straight into core memory (cgo.Marshaler):
+// Size, then MarshalAppend into a core slice of exactly that size.
+type Marshaler = cgo.Marshaler
+
+// Payload is one message to send, what grpcio's SendMessageOperation takes
+// (the serialized bytes): Bytes, copied into a core slice when its batch
+// starts (grpc_slice_from_copied_buffer; the caller may reuse them once
+// the start returns), or,
+// when Marshaler is set, Message marshalled by it straight into a core
+// slice the batch owns (cgo.Batch.PrepareMessage): no Go allocation of the
+// payload and no copy. The marshalling runs on the caller's goroutine,
+// never under a lock a poller takes (a client call: before any lock; a
+// server call: under startMu only); its failure is a *MarshalError and
+// nothing is started.
+type Payload struct {
+	Bytes     []byte
+	Marshaler Marshaler
+	Message   any
+}
+
+// MarshalError is a Payload's Marshaler failing (or panicking): the batch
+// was not started (no grpc_call_start_batch). Package grpc reports it as
+// grpcio reports a serializer that fails (_common.serialize returning
+// None): INTERNAL "Exception serializing request!" or "Failed to
+// serialize response!".
+type MarshalError struct{ Err error }
+
+func (e *MarshalError) Error() string { return "marshalling the message failed: " + e.Err.Error() }
+
+func (e *MarshalError) Unwrap() error { return e.Err }
+
+// prepare marshals p into b when it has a Marshaler (else the start copies
+// send.Message): a failure or a panic of the Marshaler is a *MarshalError,
+// and b, which owns whatever was prepared, is the caller's to free.
+func prepare(b cgo.Batch, p *Payload) (err error) {
+	if p == nil || p.Marshaler == nil {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = &MarshalError{Err: fmt.Errorf("marshaler panicked: %v", r)}
+		}
+	}()
+	if e := b.PrepareMessage(p.Marshaler, p.Message); e != nil {
+		return &MarshalError{Err: e}
+	}
+	return nil
+}
+
 // Op is the completion target of one batch: the read-after-event half of
 // its ops. Complete copies what the ops received out of C memory, lets the
 // call account for the finished batch, and wakes the waiter.

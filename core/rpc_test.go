@@ -45,7 +45,7 @@ func rpcServer(t *testing.T, handle func(sc *ServerCall)) *Channel {
 			t.Error("server never stopped")
 		}
 		deadline := time.Now().Add(5 * time.Second)
-		for l := Live(); l.Calls != 0 || l.Batches != 0 || l.Servers != 0 || l.Channels != 0; l = Live() {
+		for l := Live(); l.Calls != 0 || l.Batches != 0 || l.Servers != 0 || l.Channels != 0 || l.Messages != 0; l = Live() {
 			if time.Now().After(deadline) {
 				t.Errorf("C objects alive after the test: %+v", l)
 				return
@@ -92,8 +92,8 @@ func TestUnaryOperations(t *testing.T) {
 			errs <- err
 			return
 		}
-		if !o.Wait().HasMessage || string(o.Message) != "ping" {
-			errs <- fmt.Errorf("request %q (has %v), want the pre-read \"ping\"", o.Message, o.HasMessage)
+		if m := o.Wait().Message.Bytes(); !o.HasMessage || string(m) != "ping" {
+			errs <- fmt.Errorf("request %q (has %v), want the pre-read \"ping\"", m, o.HasMessage)
 		}
 		o, err = sc.SendInitialMetadata(mustMD(t, "k", "v"))
 		if err != nil || !o.Wait().Success {
@@ -103,11 +103,11 @@ func TestUnaryOperations(t *testing.T) {
 			errs <- fmt.Errorf("second initial metadata: err = %v, want ErrInitialMetadataSent", err)
 		}
 		closed := make(chan bool, 1)
-		if err := sc.SendStatus(StatusOK, "", mustMD(t, "t", "1"), []byte("pong"), true,
+		if err := sc.SendStatus(StatusOK, "", mustMD(t, "t", "1"), Payload{Bytes: []byte("pong")}, true,
 			func(cancelled bool) { closed <- cancelled }); err != nil {
 			errs <- err
 		}
-		if err := sc.SendStatus(StatusInternal, "again", OutgoingMetadata{}, nil, false, func(bool) {}); !errors.Is(err, ErrStatusSent) {
+		if err := sc.SendStatus(StatusInternal, "again", OutgoingMetadata{}, Payload{}, false, func(bool) {}); !errors.Is(err, ErrStatusSent) {
 			errs <- fmt.Errorf("second status: err = %v, want ErrStatusSent", err)
 		}
 		select {
@@ -124,13 +124,13 @@ func TestUnaryOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := cc.StartUnary(mustMD(t, "x-req", "1"), nil, []byte("ping"), nil)
+	o, err := cc.StartUnary(mustMD(t, "x-req", "1"), nil, Payload{Bytes: []byte("ping")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitOp(t, o)
-	if o.Status != StatusOK || string(o.Message) != "pong" {
-		t.Fatalf("status %d %q, message %q", o.Status, o.Details, o.Message)
+	if m := o.Message.Bytes(); o.Status != StatusOK || string(m) != "pong" {
+		t.Fatalf("status %d %q, message %q", o.Status, o.Details, m)
 	}
 	if len(o.InitialMetadata) != 1 || o.InitialMetadata[0] != (Metadatum{Key: "k", Value: "v"}) {
 		t.Errorf("initial metadata %v", o.InitialMetadata)
@@ -155,12 +155,12 @@ func TestStreamOperations(t *testing.T) {
 			if err != nil || !o.Wait().HasMessage {
 				break
 			}
-			if o, err := sc.SendMessage(append([]byte("echo:"), o.Message...)); err != nil || !o.Wait().Success {
+			if o, err := sc.SendMessage(Payload{Bytes: append([]byte("echo:"), o.Message.Bytes()...)}); err != nil || !o.Wait().Success {
 				return
 			}
 		}
 		// OK: a non-OK status may overtake responses not yet read.
-		sc.SendStatus(StatusOK, "done", OutgoingMetadata{}, nil, false, func(bool) {})
+		sc.SendStatus(StatusOK, "done", OutgoingMetadata{}, Payload{}, false, func(bool) {})
 	})
 	for _, hasRequest := range []bool{false, true} {
 		cc, err := ch.NewCall("/t/Stream", "", 5*time.Second, CallCredentials{})
@@ -168,7 +168,7 @@ func TestStreamOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 		initialSeen := make(chan struct{})
-		status, err := cc.StartResponseStream(OutgoingMetadata{}, nil, []byte("first"), hasRequest,
+		status, err := cc.StartResponseStream(OutgoingMetadata{}, nil, Payload{Bytes: []byte("first")}, hasRequest,
 			func(*Op) { close(initialSeen) }, func(status, initial *Op) {})
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +178,7 @@ func TestStreamOperations(t *testing.T) {
 			want = []string{"echo:first"}
 		} else {
 			for _, m := range []string{"a", "b"} {
-				o, err := cc.SendMessage([]byte(m))
+				o, err := cc.SendMessage(Payload{Bytes: []byte(m)})
 				if err != nil || !waitOp(t, o).Success {
 					t.Fatalf("send %s: %v", m, err)
 				}
@@ -201,14 +201,14 @@ func TestStreamOperations(t *testing.T) {
 			if !waitOp(t, o).HasMessage {
 				break
 			}
-			got = append(got, string(o.Message))
+			got = append(got, string(o.Message.Bytes()))
 		}
 		waitOp(t, status)
 		<-initialSeen
 		if fmt.Sprint(got) != fmt.Sprint(want) || status.Status != StatusOK || status.Details != "done" {
 			t.Errorf("hasRequest %v: got %v, status %d %q; want %v, OK \"done\"", hasRequest, got, status.Status, status.Details, want)
 		}
-		if _, err := cc.SendMessage([]byte("late")); err == nil {
+		if _, err := cc.SendMessage(Payload{Bytes: []byte("late")}); err == nil {
 			t.Error("SendMessage after the status was accepted")
 		}
 	}
@@ -219,21 +219,22 @@ func TestStreamOperations(t *testing.T) {
 // by its caller: the live call count returns to where it was.
 func TestFailedFirstStartReleasesTheCall(t *testing.T) {
 	ch := rpcServer(t, func(sc *ServerCall) {
-		sc.SendStatus(StatusOK, "", OutgoingMetadata{}, []byte("r"), true, func(bool) {})
+		sc.SendStatus(StatusOK, "", OutgoingMetadata{}, Payload{Bytes: []byte("r")}, true, func(bool) {})
 	})
 	before := Live().Calls
 	cc, err := ch.NewCall("/t/Unary", "", 5*time.Second, CallCredentials{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := cc.StartUnary(OutgoingMetadata{}, nil, []byte("q"), nil)
+	o, err := cc.StartUnary(OutgoingMetadata{}, nil, Payload{Bytes: []byte("q")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cc.StartUnary(OutgoingMetadata{}, nil, []byte("q"), nil); err == nil {
+	if _, err := cc.StartUnary(OutgoingMetadata{}, nil, Payload{Bytes: []byte("q")}, nil); err == nil {
 		t.Fatal("a second unary batch on one call started")
 	}
 	waitOp(t, o)
+	o.Message.Release()
 	deadline := time.Now().Add(5 * time.Second)
 	for Live().Calls > before {
 		if time.Now().After(deadline) {

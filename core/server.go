@@ -234,7 +234,7 @@ func (r *requestSlot) Complete(ev cgo.Event) {
 	}
 	if r.registered {
 		sc.Method = r.method
-		sc.preread = b.Message()
+		sc.preread = b.TakeMessage() // still in core memory: RecvMessage or Finish releases it
 		sc.hasPreread.Store(b.HasMessage())
 	} else {
 		sc.Method, sc.Host = b.Method(), b.Host()
@@ -376,7 +376,11 @@ type ServerCall struct {
 	Deadline    time.Time
 	HasDeadline bool
 
-	preread    []byte      // a registered method's first message, read with the call
+	// preread is a registered method's first message, read with the call
+	// and left in core memory; whoever turns hasPreread from true to false
+	// owns it: RecvMessage (hands it over in an Op) or Finish (releases it
+	// unread: a rejected call, a handler that never read it).
+	preread    Received
 	hasPreread atomic.Bool // read without mu: most RecvMessage calls find it false
 
 	// startMu serialises grpc_call_start_batch (held across the C call,
@@ -457,6 +461,7 @@ func (sc *ServerCall) release(c cgo.Call) {
 // metadata or the status.
 const (
 	onceClose     = 1 << iota // RECV_CLOSE_ON_SERVER at most once: errCloseStarted
+	closeIfNeed               // add RECV_CLOSE_ON_SERVER unless already started
 	initialIfNeed             // add SEND_INITIAL_METADATA unless already sent
 	onceInitial               // SEND_INITIAL_METADATA only if not sent, nor the status: ErrInitialMetadataSent
 	onceStatus                // SEND_STATUS_FROM_SERVER at most once: ErrStatusSent
@@ -472,7 +477,11 @@ var ErrStatusSent = errors.New("status already sent")
 // startBatch counts the batch pending before starting it (so the call is
 // not released under it) and uncounts it if the start fails; the C call is
 // made holding startMu only, so the poller's batchDone never waits for it.
-func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), rules int) (*Op, error) {
+// A message with a Marshaler (msg) is marshalled into the batch after mu
+// is released, under startMu only (never a lock a poller takes); a failure
+// there is a *MarshalError, undone as a failed start: nothing is started
+// or left marked sent.
+func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, msg *Payload, after func(*Op), rules int) (*Op, error) {
 	sc.startMu.Lock()
 	defer sc.startMu.Unlock()
 	sc.mu.Lock()
@@ -499,11 +508,16 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 		ops |= cgo.OpSendInitialMetadata
 		send.Metadata, send.MetadataCount = sc.autoInitial.buf, sc.autoInitial.n
 	}
+	if rules&closeIfNeed != 0 && !sc.closeStarted {
+		ops |= cgo.OpRecvCloseOnServer
+	}
 	noCompress := sc.noCompress && ops&cgo.OpSendMessage != 0
 	if noCompress {
 		send.MessageFlags |= cgo.FlagWriteNoCompress // SEND_MESSAGE: send is set
 		sc.noCompress = false
 	}
+	// The Op is complete (its ops included) before NewBatch publishes it
+	// through its handle: the holder that delivers it reads them.
 	o := newOp(sc, sc.q, ops)
 	o.after = after
 	o.unwaited = after != nil
@@ -515,15 +529,21 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 	sc.statusSent = sc.statusSent || ops&cgo.OpSendStatusFromServer != 0
 	sc.closeStarted = sc.closeStarted || ops&cgo.OpRecvCloseOnServer != 0
 	sc.mu.Unlock()
-	var rc int
-	if !sc.q.post(o.unwaited, false, func() bool { rc = c.StartBatch(b, ops, send); return rc == cgo.CallOK }) {
-		b.Free()
+	undo := func(err error) (*Op, error) {
+		b.Free() // and a message prepared in it
 		sc.mu.Lock()
 		sc.initialSent, sc.statusSent, sc.closeStarted = saved[0], saved[1], saved[2]
 		sc.noCompress = sc.noCompress || noCompress
 		sc.mu.Unlock()
 		sc.batchDone(o, false) // uncount it; releases the call if it was the last
-		return nil, &CallError{Code: rc, Op: "grpc_call_start_batch"}
+		return nil, err
+	}
+	if err := prepare(b, msg); err != nil {
+		return undo(err)
+	}
+	var rc int
+	if !sc.q.post(o.unwaited, false, func() bool { rc = c.StartBatch(b, ops, send); return rc == cgo.CallOK }) {
+		return undo(&CallError{Code: rc, Op: "grpc_call_start_batch"})
 	}
 	return o, nil
 }
@@ -535,19 +555,19 @@ func (sc *ServerCall) startBatch(ops uint32, send *cgo.Send, after func(*Op), ru
 var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // RecvMessage reads the next request (RECV_MESSAGE): the Op has HasMessage
-// false once the client half-closed or the call failed. A registered
-// method's first message came with the call: the first RecvMessage
-// returns it in an Op already complete.
+// false once the client half-closed or the call failed; a message is the
+// caller's to consume or release (Results.Message). A registered method's
+// first message came with the call: the first RecvMessage returns it in
+// an Op already complete.
 func (sc *ServerCall) RecvMessage() (*Op, error) {
 	if sc.hasPreread.Load() && sc.hasPreread.CompareAndSwap(true, false) {
-		m := sc.preread
-		sc.preread = nil
 		o := &Op{done: closedDone, q: sc.q, ops: cgo.OpRecvMessage}
-		o.Success, o.HasMessage, o.Message = true, true, m
+		o.Success, o.HasMessage, o.Message = true, true, sc.preread
+		sc.preread = Received{} // the Op owns it now
 		o.state.Store(opDone)
 		return o, nil
 	}
-	return sc.startBatch(cgo.OpRecvMessage, nil, nil, 0)
+	return sc.startBatch(cgo.OpRecvMessage, nil, nil, nil, 0)
 }
 
 // SetInitialMetadata sets the metadata of the SEND_INITIAL_METADATA that
@@ -572,13 +592,14 @@ func (sc *ServerCall) DisableNextCompression() {
 // (SEND_INITIAL_METADATA); ErrInitialMetadataSent if it already went, or
 // the status did.
 func (sc *ServerCall) SendInitialMetadata(md OutgoingMetadata) (*Op, error) {
-	return sc.startBatch(cgo.OpSendInitialMetadata, &cgo.Send{Metadata: md.buf, MetadataCount: md.n}, nil, onceInitial)
+	return sc.startBatch(cgo.OpSendInitialMetadata, &cgo.Send{Metadata: md.buf, MetadataCount: md.n}, nil, nil, onceInitial)
 }
 
 // SendMessage sends one response (SEND_MESSAGE), with empty initial
-// metadata first if none was sent yet. Wait for the Op before the next.
-func (sc *ServerCall) SendMessage(payload []byte) (*Op, error) {
-	return sc.startBatch(cgo.OpSendMessage, &cgo.Send{Message: payload}, nil, initialIfNeed)
+// metadata first if none was sent yet. Wait for the Op before the next. A
+// *MarshalError if the payload's Marshaler failed: nothing was sent.
+func (sc *ServerCall) SendMessage(payload Payload) (*Op, error) {
+	return sc.startBatch(cgo.OpSendMessage, &cgo.Send{Message: payload.Bytes}, &payload, nil, initialIfNeed)
 }
 
 // SendStatus starts the call's last batch: SEND_STATUS_FROM_SERVER with
@@ -588,18 +609,21 @@ func (sc *ServerCall) SendMessage(payload []byte) (*Op, error) {
 // the same batch unless WatchClose started it already (one completion
 // instead of two for a handler that never watched the end of its call);
 // onClose is then called as for WatchClose. ErrStatusSent if a status was
-// sent already.
-func (sc *ServerCall) SendStatus(code int, details string, trailing OutgoingMetadata, response []byte, hasResponse bool,
+// sent already; a *MarshalError if the response's Marshaler failed, and
+// then nothing was sent (the status may be sent again, without it).
+func (sc *ServerCall) SendStatus(code int, details string, trailing OutgoingMetadata, response Payload, hasResponse bool,
 	onClose func(cancelled bool)) error {
 	ops := uint32(cgo.OpSendStatusFromServer)
+	var msg *Payload
 	if hasResponse {
 		ops |= cgo.OpSendMessage
+		msg = &response
 	}
-	send := &cgo.Send{Message: response, Status: code, Details: details, Trailing: trailing.buf, TrailingCount: trailing.n}
-	_, err := sc.startBatch(ops|cgo.OpRecvCloseOnServer, send, sc.closeDone(onClose), onceClose|onceStatus|initialIfNeed)
-	if err == errCloseStarted {
-		_, err = sc.startBatch(ops, send, func(*Op) {}, onceStatus|initialIfNeed)
-	}
+	send := &cgo.Send{Message: response.Bytes, Status: code, Details: details, Trailing: trailing.buf, TrailingCount: trailing.n}
+	// One start whether or not WatchClose took RECV_CLOSE_ON_SERVER (decided
+	// under mu), so the response is marshalled once; closeDone's hook sees
+	// which from the batch's ops.
+	_, err := sc.startBatch(ops, send, msg, sc.closeDone(onClose), closeIfNeed|onceStatus|initialIfNeed)
 	return err
 }
 
@@ -609,7 +633,7 @@ func (sc *ServerCall) SendStatus(code int, details string, trailing OutgoingMeta
 // with a status sent by this server. It does nothing if
 // RECV_CLOSE_ON_SERVER was already started (here or by SendStatus).
 func (sc *ServerCall) WatchClose(onClose func(cancelled bool)) error {
-	_, err := sc.startBatch(cgo.OpRecvCloseOnServer, nil, sc.closeDone(onClose), onceClose)
+	_, err := sc.startBatch(cgo.OpRecvCloseOnServer, nil, nil, sc.closeDone(onClose), onceClose)
 	if err == errCloseStarted {
 		return nil
 	}
@@ -618,8 +642,14 @@ func (sc *ServerCall) WatchClose(onClose func(cancelled bool)) error {
 
 var errCloseStarted = errors.New("RECV_CLOSE_ON_SERVER already started")
 
+// closeDone is the hook of a batch that may carry RECV_CLOSE_ON_SERVER: it
+// reports the end of the call if this batch did (SendStatus's batch does
+// only when WatchClose had not started it).
 func (sc *ServerCall) closeDone(onClose func(bool)) func(*Op) {
 	return func(o *Op) {
+		if o.ops&cgo.OpRecvCloseOnServer == 0 {
+			return
+		}
 		close(sc.closed)
 		onClose(o.Cancelled)
 	}
@@ -663,17 +693,21 @@ func (sc *ServerCall) AuthContext() (props []cgo.AuthProperty, identityName stri
 // as grpcio does for unknown methods.
 func (sc *ServerCall) Reject(code int, details string) {
 	o, err := sc.startBatch(cgo.OpRecvCloseOnServer|cgo.OpSendStatusFromServer,
-		&cgo.Send{Status: code, Details: details}, nil, onceClose|onceStatus|initialIfNeed)
+		&cgo.Send{Status: code, Details: details}, nil, nil, onceClose|onceStatus|initialIfNeed)
 	if err == nil {
 		o.Wait()
 	}
 }
 
 // Finish is called once by the call's owner when it is done with the
-// call: if no status was sent it cancels the call (else
-// RECV_CLOSE_ON_SERVER would wait for the client), and the core reference
-// is dropped when the last outstanding batch completes (at once if none).
+// call: it releases a pre-read request nobody read, if no status was sent
+// it cancels the call (else RECV_CLOSE_ON_SERVER would wait for the
+// client), and the core reference is dropped when the last outstanding
+// batch completes (at once if none).
 func (sc *ServerCall) Finish() {
+	if sc.hasPreread.Load() && sc.hasPreread.CompareAndSwap(true, false) {
+		sc.preread.Release()
+	}
 	sc.mu.Lock()
 	if sc.ownerDone {
 		sc.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/grpcpy/grpcpy/grpc"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // benchChannel serves an echo method and returns its multi-callable.
@@ -148,6 +149,85 @@ func BenchmarkStreamPingPongOpen(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := call.Write(payload); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := call.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	call.DoneWriting()
+	for range call.All() {
+	}
+}
+
+// benchTyped serves typed protobuf echo methods (wrapperspb.BytesValue):
+// /bench.Typed/Unary and /bench.Typed/Stream (bidi).
+func benchTyped(b *testing.B) *grpc.Channel {
+	echo := func(r *wrapperspb.BytesValue, _ *grpc.ServicerContext) (*wrapperspb.BytesValue, error) { return r, nil }
+	s, err := grpc.NewServer(nil, grpc.WithHandlers(grpc.MethodHandlersGenericHandler("bench.Typed",
+		map[string]*grpc.RpcMethodHandler{
+			"Unary": grpc.TypedUnaryUnaryRpcMethodHandler(echo),
+			"Stream": grpc.TypedStreamStreamRpcMethodHandler(
+				func(reqs iter.Seq2[*wrapperspb.BytesValue, error], _ *grpc.ServicerContext) iter.Seq2[*wrapperspb.BytesValue, error] {
+					return reqs
+				}),
+		})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	port, err := s.AddInsecurePort("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	ch, err := grpc.InsecureChannel("127.0.0.1:" + strconv.Itoa(port))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ch.Close()
+		s.Stop(grpc.NoGrace)
+	})
+	return ch
+}
+
+// BenchmarkTypedUnaryProto is BenchmarkUnaryUnary through the typed stubs
+// with a protobuf message (a BytesValue of 32 bytes) both ways: the
+// protobuf path of issue 17 item 2 (marshalled straight into core memory,
+// unmarshalled from the core's slices).
+func BenchmarkTypedUnaryProto(b *testing.B) {
+	ch := benchTyped(b)
+	mc := grpc.NewUnaryUnary[*wrapperspb.BytesValue, *wrapperspb.BytesValue](ch, "/bench.Typed/Unary")
+	req := wrapperspb.Bytes(make([]byte, 32))
+	if _, err := mc.Call(req, grpc.WithTimeout(testTimeout)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := mc.Call(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTypedStreamProto64K is one round trip of a 64 KiB BytesValue on
+// an open typed bidi stream (Write, Read): W4's message through protobuf.
+func BenchmarkTypedStreamProto64K(b *testing.B) {
+	ch := benchTyped(b)
+	call, err := grpc.NewStreamStream[*wrapperspb.BytesValue, *wrapperspb.BytesValue](ch, "/bench.Typed/Stream").Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := wrapperspb.Bytes(make([]byte, 64<<10))
+	b.ReportAllocs()
+	b.SetBytes(2 * 64 << 10)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := call.Write(req); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := call.Read(); err != nil {

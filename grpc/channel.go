@@ -229,18 +229,18 @@ func (ch *Channel) Target() string { return ch.target }
 type MultiCallableOption func(*multiCallableOptions)
 
 type multiCallableOptions struct {
-	ser   Serializer
-	deser Deserializer
+	ser   encoder
+	deser decoder
 }
 
 // WithRequestSerializer is the request_serializer= keyword.
 func WithRequestSerializer(s Serializer) MultiCallableOption {
-	return func(o *multiCallableOptions) { o.ser = s }
+	return func(o *multiCallableOptions) { o.ser = encoder{ser: s} }
 }
 
 // WithResponseDeserializer is the response_deserializer= keyword.
 func WithResponseDeserializer(d Deserializer) MultiCallableOption {
-	return func(o *multiCallableOptions) { o.deser = d }
+	return func(o *multiCallableOptions) { o.deser = decoder{des: d} }
 }
 
 func buildMultiCallableOptions(opts []MultiCallableOption) multiCallableOptions {

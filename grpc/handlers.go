@@ -2,6 +2,8 @@ package grpc
 
 import (
 	"iter"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // UnaryUnaryBehavior is the behavior of a unary-unary method: it "accepts
@@ -34,10 +36,16 @@ type RpcMethodHandler struct {
 	// ResponseStreaming mirrors response_streaming.
 	ResponseStreaming bool
 	// RequestDeserializer mirrors request_deserializer; nil passes the raw
-	// request bytes ([]byte) to the behavior.
+	// request bytes ([]byte) to the behavior. The typed handlers set it to
+	// protobuf's for a protobuf request type and decode requests where the
+	// core received them (no Go copy); set it with WithRequestDeserializer,
+	// not by assigning the field afterwards, for yours to be the one used.
 	RequestDeserializer Deserializer
 	// ResponseSerializer mirrors response_serializer; nil sends responses
-	// as they are ([]byte or string).
+	// as they are ([]byte or string). The typed handlers set it to
+	// protobuf's for a protobuf response type and marshal responses
+	// straight into core memory; set it with WithResponseSerializer, not
+	// by assigning the field afterwards, for yours to be the one used.
 	ResponseSerializer Serializer
 	// UnaryUnary mirrors unary_unary.
 	UnaryUnary UnaryUnaryBehavior
@@ -60,6 +68,23 @@ type RpcMethodHandler struct {
 	// attribute: the executor that runs this method's behavior instead of
 	// the server's thread pool (nil: the server's).
 	ExperimentalThreadPool Executor
+
+	// reqProto and respProto mark the serializers the typed handlers set
+	// (typedHandlerOptions) as protobuf's defaults: the copy-free paths.
+	// The options of this file clear them; a handler rebuilt from these
+	// fields (as an interceptor does) does not carry them and copies.
+	reqProto  protoreflect.MessageType
+	respProto bool
+}
+
+// requestDecoder is RequestDeserializer as the server's paths use it.
+func (h *RpcMethodHandler) requestDecoder() decoder {
+	return decoder{des: h.RequestDeserializer, proto: h.reqProto}
+}
+
+// responseEncoder is ResponseSerializer as the server's paths use it.
+func (h *RpcMethodHandler) responseEncoder() encoder {
+	return encoder{ser: h.ResponseSerializer, proto: h.respProto}
 }
 
 // HandlerOption is a keyword argument of the *_rpc_method_handler
@@ -68,12 +93,12 @@ type HandlerOption func(*RpcMethodHandler)
 
 // WithRequestDeserializer is the request_deserializer= keyword.
 func WithRequestDeserializer(d Deserializer) HandlerOption {
-	return func(h *RpcMethodHandler) { h.RequestDeserializer = d }
+	return func(h *RpcMethodHandler) { h.RequestDeserializer, h.reqProto = d, nil }
 }
 
 // WithResponseSerializer is the response_serializer= keyword.
 func WithResponseSerializer(s Serializer) HandlerOption {
-	return func(h *RpcMethodHandler) { h.ResponseSerializer = s }
+	return func(h *RpcMethodHandler) { h.ResponseSerializer, h.respProto = s, false }
 }
 
 func newHandler(reqStream, respStream bool, opts []HandlerOption) *RpcMethodHandler {

@@ -8,8 +8,8 @@ import "github.com/grpcpy/grpcpy/core"
 type UnaryUnaryMultiCallable struct {
 	ch     *Channel
 	method string
-	ser    Serializer
-	deser  Deserializer
+	ser    encoder
+	deser  decoder
 }
 
 // Call mirrors __call__(request, timeout=None, metadata=None,
@@ -74,6 +74,12 @@ func (m *UnaryUnaryMultiCallable) start(request any, opts []CallOption, async bo
 		after = func(op *core.Op) { go m.complete(s, op) }
 	}
 	op, err := s.cc.StartUnary(md, o.waitForReady, payload, after)
+	if cause, failed := marshalFailed(err); failed {
+		// The request failed to marshal into core memory (core released
+		// the call): as a serializer failing in newRPC.
+		s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, cause.Error())
+		return s, nil, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,15 +88,17 @@ func (m *UnaryUnaryMultiCallable) start(request any, opts []CallOption, async bo
 }
 
 // complete is the read-after-event half: status, metadata, and the
-// response through the deserializer.
+// response through the deserializer. It owns the received message: read
+// only with an OK status, released either way.
 func (m *UnaryUnaryMultiCallable) complete(s *rpcState, op *core.Op) {
+	defer op.Message.Release()
 	initial := fromCoreMetadata(op.InitialMetadata)
 	trailing := fromCoreMetadata(op.TrailingMetadata)
 	code := statusCodeFromCore(op.Status)
 	details := op.Details
 	var resp any
 	if code == StatusCodeOK && op.HasMessage {
-		r, err := deserialize(m.deser, op.Message)
+		r, err := decode(m.deser, &op.Message)
 		if err != nil {
 			code, details = StatusCodeInternal, "Exception deserializing response!"
 		} else {

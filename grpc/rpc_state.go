@@ -276,13 +276,13 @@ const (
 // the core call. An RPC that ends before reaching the core (a request
 // that fails to serialise, a done context) comes back terminated, with a
 // nil core call. Errors are for bad arguments only.
-func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, request any, unaryRequest bool) (
-	s *rpcState, o callOptions, md core.OutgoingMetadata, payload []byte, err error) {
+func (ch *Channel) newRPC(method string, opts []CallOption, ser encoder, request any, unaryRequest bool) (
+	s *rpcState, o callOptions, md core.OutgoingMetadata, payload core.Payload, err error) {
 	o = buildCallOptions(opts)
 	callMD := o.metadata
 	if o.hasCompression {
 		if err := o.compression.check(); err != nil {
-			return nil, o, md, nil, err
+			return nil, o, md, payload, err
 		}
 		// grpcio's _compression.augment_metadata: the core compresses
 		// this call's messages with the algorithm the entry names.
@@ -300,14 +300,14 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 		}
 	}
 	if md, err = checkMetadata(callMD); err != nil {
-		return nil, o, md, nil, err
+		return nil, o, md, payload, err
 	}
 	if unaryRequest {
 		var serr error
 		if payload, serr = serialize(ser, request); serr != nil {
 			s = newRPCState(nil, deadline, hasDeadline)
 			s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, serr.Error())
-			return s, o, md, nil, nil
+			return s, o, md, payload, nil
 		}
 	}
 	if o.ctx != nil && o.ctx.Err() != nil {
@@ -319,7 +319,7 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 			code, details = StatusCodeDeadlineExceeded, "Deadline Exceeded"
 		}
 		s.terminate(nil, code, details, nil, nil, o.ctx.Err().Error())
-		return s, o, md, nil, nil
+		return s, o, md, payload, nil
 	}
 	if hasDeadline && timeout <= 0 {
 		// A deadline already past (a negative or zero timeout, an expired
@@ -329,7 +329,7 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 		s = newRPCState(nil, deadline, hasDeadline)
 		s.terminate(nil, StatusCodeDeadlineExceeded, "Deadline Exceeded", nil, nil,
 			"deadline already passed when the RPC started")
-		return s, o, md, nil, nil
+		return s, o, md, payload, nil
 	}
 	var creds core.CallCredentials
 	if o.credentials != nil {
@@ -343,15 +343,15 @@ func (ch *Channel) newRPC(method string, opts []CallOption, ser Serializer, requ
 	cc, err := ch.c.NewCall(method, "", coreTimeout, creds)
 	if err != nil {
 		if errors.Is(err, core.ErrChannelClosed) {
-			return nil, o, md, nil, ErrChannelClosed
+			return nil, o, md, payload, ErrChannelClosed
 		}
 		if errors.Is(err, core.ErrInprocServerStopped) {
 			// What a socket channel to a stopped server gives.
 			s = newRPCState(nil, deadline, hasDeadline)
 			s.terminate(nil, StatusCodeUnavailable, "failed to connect to all addresses", nil, nil, err.Error())
-			return s, o, md, nil, nil
+			return s, o, md, payload, nil
 		}
-		return nil, o, md, nil, err
+		return nil, o, md, payload, err
 	}
 	s = newRPCState(cc, deadline, hasDeadline)
 	if clock != nil {

@@ -382,6 +382,7 @@ func (s *Server) handle(sc *core.ServerCall, done func()) {
 
 // serve runs handler h for the RPC and calls done when it is over.
 func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, done func()) {
+	enc, dec := h.responseEncoder(), h.requestDecoder()
 	detached := false
 	defer func() {
 		if !detached {
@@ -393,14 +394,14 @@ func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, do
 	// ExperimentalNonBlocking on a goroutine of its own.
 	stream := func(ctx *ServicerContext, seq iter.Seq2[any, error]) {
 		if !h.ExperimentalNonBlocking {
-			ctx.streamResponses(seq, h.ResponseSerializer)
+			ctx.streamResponses(seq, enc)
 			return
 		}
 		detached = true
 		go func() {
 			defer done()
 			defer sc.Finish()
-			ctx.streamResponses(seq, h.ResponseSerializer)
+			ctx.streamResponses(seq, enc)
 		}()
 	}
 	ctx := newServicerContext(sc, md)
@@ -413,15 +414,15 @@ func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, do
 	}
 	switch {
 	case !h.RequestStreaming && !h.ResponseStreaming && h.UnaryUnary != nil:
-		req, ok := ctx.recvRequest(sc.Method, h.RequestDeserializer)
+		req, ok := ctx.recvRequest(sc.Method, dec)
 		if !ok {
 			return
 		}
 		if resp, ok := ctx.callBehavior(func() (any, error) { return h.UnaryUnary(req, ctx) }); ok {
-			ctx.finishUnaryResponse(h.ResponseSerializer, resp)
+			ctx.finishUnaryResponse(enc, resp)
 		}
 	case !h.RequestStreaming && h.ResponseStreaming && h.UnaryStream != nil:
-		req, ok := ctx.recvRequest(sc.Method, h.RequestDeserializer)
+		req, ok := ctx.recvRequest(sc.Method, dec)
 		if !ok {
 			return
 		}
@@ -429,12 +430,12 @@ func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, do
 			stream(ctx, seq)
 		}
 	case h.RequestStreaming && !h.ResponseStreaming && h.StreamUnary != nil:
-		requests := ctx.requests(h.RequestDeserializer)
+		requests := ctx.requests(dec)
 		if resp, ok := ctx.callBehavior(func() (any, error) { return h.StreamUnary(requests, ctx) }); ok {
-			ctx.finishUnaryResponse(h.ResponseSerializer, resp)
+			ctx.finishUnaryResponse(enc, resp)
 		}
 	case h.RequestStreaming && h.ResponseStreaming && h.StreamStream != nil:
-		requests := ctx.requests(h.RequestDeserializer)
+		requests := ctx.requests(dec)
 		if seq, ok := ctx.callStreamBehavior(func() iter.Seq2[any, error] { return h.StreamStream(requests, ctx) }); ok {
 			stream(ctx, seq)
 		}

@@ -402,13 +402,34 @@ func (c *ServicerContext) AbortWithStatus(status Status) {
 // sendStatus ends the RPC (core.ServerCall.SendStatus: the status, with
 // the response if any and the initial metadata if not yet sent). With
 // abort, a code set by the handler wins over code, as in grpcio's _abort.
-func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code StatusCode, details string, abort bool) {
+// A response that fails to marshal into core memory (protobuf's default,
+// marshalled only now) ends the RPC as finishUnaryResponse does for a
+// serializer's failure: nothing was sent, so the status goes alone.
+func (c *ServicerContext) sendStatus(payload core.Payload, hasPayload bool, code StatusCode, details string, abort bool) {
 	c.mu.Lock()
 	if c.statused {
 		c.mu.Unlock()
 		return
 	}
 	c.statused = true
+	code, details = c.statusLocked(code, details, abort)
+	trailing := c.trailing
+	c.mu.Unlock()
+	// Not waited for: the call is released when its last batch completes.
+	err := c.call.SendStatus(int(code), details, trailing, payload, hasPayload, c.onClose)
+	if cause, failed := marshalFailed(err); failed {
+		logging.For(logging.Server).Error("failed to serialize response", "error", cause)
+		c.mu.Lock()
+		code, details = c.statusLocked(StatusCodeInternal, "Failed to serialize response!", true)
+		c.mu.Unlock()
+		c.call.SendStatus(int(code), details, trailing, core.Payload{}, false, c.onClose)
+	}
+}
+
+// statusLocked is the status sendStatus sends for code and details: the
+// code and details the handler set win (always with abort, as grpcio's
+// _abort; else over OK and no details).
+func (c *ServicerContext) statusLocked(code StatusCode, details string, abort bool) (StatusCode, string) {
 	if abort {
 		if c.codeSet {
 			code = c.code
@@ -425,30 +446,26 @@ func (c *ServicerContext) sendStatus(payload []byte, hasPayload bool, code Statu
 			details = c.details
 		}
 	}
-	trailing := c.trailing
-	c.mu.Unlock()
-	// Not waited for: the call is released when its last batch completes.
-	c.call.SendStatus(int(code), details, trailing, payload, hasPayload, c.onClose)
+	return code, details
 }
 
 func (c *ServicerContext) abort(code StatusCode, details string) {
-	c.sendStatus(nil, false, code, details, true)
+	c.sendStatus(core.Payload{}, false, code, details, true)
 }
 
 // recvRequest reads the single request of a unary-request method.
-func (c *ServicerContext) recvRequest(method string, des Deserializer) (any, bool) {
+func (c *ServicerContext) recvRequest(method string, des decoder) (any, bool) {
 	op, err := c.call.RecvMessage() // complete at once for registered methods: read with the call
 	if err != nil {
 		c.abort(StatusCodeInternal, "Failed to receive request: "+err.Error())
 		return nil, false
 	}
 	op.Wait()
-	msg, ok := op.Message, op.HasMessage
-	if !ok {
+	if !op.HasMessage {
 		c.abort(StatusCodeUnimplemented, fmt.Sprintf("%q requires exactly one request message.", method))
 		return nil, false
 	}
-	req, err := deserialize(des, msg)
+	req, err := decode(des, &op.Message)
 	if err != nil {
 		logging.For(logging.Server).Error("exception deserializing request", "method", method, "error", err)
 		c.abort(StatusCodeInternal, "Exception deserializing request!")
@@ -501,7 +518,7 @@ func (c *ServicerContext) callBehavior(f func() (any, error)) (resp any, ok bool
 }
 
 // finishUnaryResponse serialises the response and sends it with the status.
-func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
+func (c *ServicerContext) finishUnaryResponse(ser encoder, resp any) {
 	payload, err := serialize(ser, resp)
 	if err != nil {
 		logging.For(logging.Server).Error("failed to serialize response", "error", err)
@@ -514,7 +531,7 @@ func (c *ServicerContext) finishUnaryResponse(ser Serializer, resp any) {
 // requests is the request iterator of a streaming-request method: one
 // RECV_MESSAGE batch per value. It ends at the client's half-close; if the
 // RPC is cancelled it yields an *RpcError (grpcio raises RpcError).
-func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
+func (c *ServicerContext) requests(des decoder) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
 		for {
 			op, err := c.call.RecvMessage()
@@ -530,7 +547,7 @@ func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 				}
 				return
 			}
-			req, err := deserialize(des, op.Message)
+			req, err := decode(des, &op.Message)
 			if err != nil {
 				logging.For(logging.Server).Error("exception deserializing request", "method", c.call.Method, "error", err)
 				c.abort(StatusCodeInternal, "Exception deserializing request!")
@@ -548,8 +565,9 @@ func (c *ServicerContext) requests(des Deserializer) iter.Seq2[any, error] {
 // sent) and waits for the send to complete before the response iterator
 // resumes: the back-pressure of grpcio's _send_response, and what a
 // handler that acts after a yield (cancels, logs) relies on. False if the
-// RPC is over.
-func (c *ServicerContext) sendMessage(payload []byte) bool {
+// RPC is over; a response that fails to marshal into core memory ends it
+// as a serializer's failure does.
+func (c *ServicerContext) sendMessage(payload core.Payload) bool {
 	c.mu.Lock()
 	if c.statused {
 		c.mu.Unlock()
@@ -557,6 +575,11 @@ func (c *ServicerContext) sendMessage(payload []byte) bool {
 	}
 	c.mu.Unlock()
 	op, err := c.call.SendMessage(payload)
+	if cause, failed := marshalFailed(err); failed {
+		logging.For(logging.Server).Error("failed to serialize response", "error", cause)
+		c.abort(StatusCodeInternal, "Failed to serialize response!")
+		return false
+	}
 	if err != nil {
 		return false
 	}
@@ -566,7 +589,7 @@ func (c *ServicerContext) sendMessage(payload []byte) bool {
 // streamResponses drains a response iterator to the client, then sends the
 // status. An error or panic while iterating ends the RPC as grpcio does:
 // UNKNOWN "Exception iterating responses: ...".
-func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser Serializer) {
+func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser encoder) {
 	ok := func() (ok bool) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -599,7 +622,7 @@ func (c *ServicerContext) streamResponses(responses iter.Seq2[any, error], ser S
 		return true
 	}()
 	if ok {
-		c.sendStatus(nil, false, StatusCodeOK, "", false)
+		c.sendStatus(core.Payload{}, false, StatusCodeOK, "", false)
 	}
 }
 

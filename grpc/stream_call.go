@@ -3,6 +3,8 @@ package grpc
 import (
 	"errors"
 	"sync"
+
+	"github.com/grpcpy/grpcpy/core"
 )
 
 // ErrDoneWriting is returned by StreamStreamCall.Write after DoneWriting.
@@ -62,14 +64,14 @@ func (m *StreamStreamMultiCallable) Open(opts ...CallOption) (*StreamStreamCall,
 	if len(m.ch.interceptors) > 0 {
 		return m.openBridged(opts)
 	}
-	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
+	s, o, md, _, err := m.ch.newRPC(m.method, opts, encoder{}, nil, false)
 	if err != nil {
 		return nil, err
 	}
 	it := &callIterator{rpcState: s, deser: m.deser}
 	w := &directWriter{it: it, ser: m.ser}
 	if s.cc != nil {
-		if err := it.start(md, o.waitForReady, nil, false); err != nil {
+		if err := it.start(md, o.waitForReady, core.Payload{}, false); err != nil {
 			return nil, err
 		}
 		s.watchContext(o.ctx)
@@ -80,7 +82,7 @@ func (m *StreamStreamMultiCallable) Open(opts ...CallOption) (*StreamStreamCall,
 // directWriter starts each SEND_MESSAGE batch on the caller's goroutine.
 type directWriter struct {
 	it  *callIterator
-	ser Serializer
+	ser encoder
 
 	mu     sync.Mutex // one write at a time, as the core allows one send in flight
 	closed bool
@@ -101,7 +103,12 @@ func (w *directWriter) write(request any) error {
 		s.cc.CancelWithStatus(int(StatusCodeInternal), "Exception serializing request!")
 		return w.ended()
 	}
-	if op, err := s.cc.SendMessage(payload); err == nil && op.Wait().Success {
+	op, err := s.cc.SendMessage(payload)
+	if _, failed := marshalFailed(err); failed {
+		s.cc.CancelWithStatus(int(StatusCodeInternal), "Exception serializing request!")
+		return w.ended()
+	}
+	if err == nil && op.Wait().Success {
 		return nil
 	}
 	return w.ended()

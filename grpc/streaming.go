@@ -34,8 +34,8 @@ func (ch *Channel) StreamStream(method string, opts ...MultiCallableOption) *Str
 type streamCallable struct {
 	ch     *Channel
 	method string
-	ser    Serializer
-	deser  Deserializer
+	ser    encoder
+	deser  decoder
 }
 
 // UnaryStreamMultiCallable mirrors grpc.UnaryStreamMultiCallable: "Affords
@@ -79,7 +79,7 @@ func (m *StreamStreamMultiCallable) Call(requests iter.Seq2[any, error], opts ..
 	if len(m.ch.interceptors) > 0 {
 		return m.intercepted(requests, opts)
 	}
-	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
+	s, o, md, _, err := m.ch.newRPC(m.method, opts, encoder{}, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (m *StreamStreamMultiCallable) Call(requests iter.Seq2[any, error], opts ..
 	if s.cc == nil {
 		return it, nil
 	}
-	if err := it.start(md, o.waitForReady, nil, false); err != nil {
+	if err := it.start(md, o.waitForReady, core.Payload{}, false); err != nil {
 		return nil, err
 	}
 	s.watchContext(o.ctx)
@@ -133,7 +133,7 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 	if len(m.ch.interceptors) > 0 {
 		return m.intercepted(requests, opts, false)
 	}
-	s, o, md, _, err := m.ch.newRPC(m.method, opts, nil, nil, false)
+	s, o, md, _, err := m.ch.newRPC(m.method, opts, encoder{}, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (m *StreamUnaryMultiCallable) Future(requests iter.Seq2[any, error], opts .
 // time, each completed before the next request is pulled from the
 // iterator (back-pressure, and grpcio's order of effects), then
 // SEND_CLOSE_FROM_CLIENT. It stops when the RPC ends.
-func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) {
+func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser encoder) {
 	fail := func(code StatusCode, details string, cause any) {
 		logging.For(logging.Channel).Error(details, "error", cause)
 		s.cc.CancelWithStatus(int(code), details)
@@ -185,6 +185,10 @@ func (s *rpcState) sendRequests(requests iter.Seq2[any, error], ser Serializer) 
 				return
 			}
 			op, err := s.cc.SendMessage(payload)
+			if cause, failed := marshalFailed(err); failed {
+				fail(StatusCodeInternal, "Exception serializing request!", cause)
+				return
+			}
 			if err != nil || !op.Wait().Success {
 				return // the RPC is over
 			}
@@ -220,7 +224,7 @@ type CallIterator interface {
 // callIterator is the CallIterator of a real RPC.
 type callIterator struct {
 	*rpcState
-	deser Deserializer
+	deser decoder
 
 	mu     sync.Mutex // one reader at a time
 	ended  bool
@@ -229,8 +233,10 @@ type callIterator struct {
 }
 
 // start opens the response stream (core.ClientCall.StartResponseStream):
-// with hasRequest a unary-stream RPC, else stream-stream.
-func (it *callIterator) start(md core.OutgoingMetadata, waitForReady *bool, request []byte, hasRequest bool) error {
+// with hasRequest a unary-stream RPC, else stream-stream. A request that
+// fails to marshal into core memory ends the RPC as a serializer failing
+// in newRPC does (core released the call).
+func (it *callIterator) start(md core.OutgoingMetadata, waitForReady *bool, request core.Payload, hasRequest bool) error {
 	s := it.rpcState
 	var err error
 	it.status, err = s.cc.StartResponseStream(md, waitForReady, request, hasRequest,
@@ -244,6 +250,10 @@ func (it *callIterator) start(md core.OutgoingMetadata, waitForReady *bool, requ
 					fromCoreMetadata(status.TrailingMetadata), status.ErrorString)
 			}()
 		})
+	if cause, failed := marshalFailed(err); failed {
+		s.terminate(nil, StatusCodeInternal, "Exception serializing request!", nil, nil, cause.Error())
+		return nil
+	}
 	return err
 }
 
@@ -259,7 +269,7 @@ func (it *callIterator) Next() (any, error) {
 		if op, err := s.cc.RecvMessage(); err == nil {
 			op.Wait()
 			if op.HasMessage {
-				resp, err := deserialize(it.deser, op.Message)
+				resp, err := decode(it.deser, &op.Message)
 				if err == nil {
 					return resp, nil
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Typed multi-callables: a Go addition layered over the untyped ones (so
@@ -35,13 +36,16 @@ const SupportPackageIsVersion1 = true
 
 // typedOptions puts protobuf (de)serializers first when Req/Resp are
 // protobuf messages; options given by the caller come after and win.
+// They are marked as protobuf's (encoder.proto, decoder.proto): requests
+// are marshalled straight into core memory and responses unmarshalled
+// where the core received them, with no Go copy of either.
 func typedOptions[Req, Resp any](opts []MultiCallableOption) []MultiCallableOption {
 	var pre []MultiCallableOption
 	if isProto[Req]() {
-		pre = append(pre, WithRequestSerializer(ProtoSerializer))
+		pre = append(pre, func(o *multiCallableOptions) { o.ser = encoder{ser: ProtoSerializer, proto: true} })
 	}
-	if d := protoDeserializerOf[Resp](); d != nil {
-		pre = append(pre, WithResponseDeserializer(d))
+	if mt := protoTypeOf[Resp](); mt != nil {
+		pre = append(pre, func(o *multiCallableOptions) { o.deser = decoder{des: protoDeserializerFor(mt), proto: mt} })
 	}
 	return append(pre, opts...)
 }
@@ -51,14 +55,18 @@ func isProto[T any]() bool {
 	return ok
 }
 
-// protoDeserializerOf is the protobuf deserializer for T if T is a
-// protobuf message pointer type (*pb.Foo), else nil.
-func protoDeserializerOf[T any]() Deserializer {
+// protoTypeOf is T's protobuf message type if T is a protobuf message
+// pointer type (*pb.Foo), else nil.
+func protoTypeOf[T any]() protoreflect.MessageType {
 	m, ok := any(*new(T)).(proto.Message)
 	if !ok {
 		return nil
 	}
-	mt := m.ProtoReflect().Type() // works on a nil *pb.Foo
+	return m.ProtoReflect().Type() // works on a nil *pb.Foo
+}
+
+// protoDeserializerFor is the protobuf deserializer for message type mt.
+func protoDeserializerFor(mt protoreflect.MessageType) Deserializer {
 	return func(data []byte) (any, error) {
 		out := mt.New().Interface()
 		if err := proto.Unmarshal(data, out); err != nil {
@@ -331,14 +339,15 @@ func (c *TypedStreamStreamCall[Req, Resp]) Untyped() *StreamStreamCall { return 
 // ---- typed method handlers (server side) ----
 
 // typedHandlerOptions puts protobuf (de)serializers first when Req/Resp
-// are protobuf messages; the caller's options come after and win.
+// are protobuf messages, marked as protobuf's (the copy-free paths, as
+// typedOptions); the caller's options come after and win.
 func typedHandlerOptions[Req, Resp any](opts []HandlerOption) []HandlerOption {
 	var pre []HandlerOption
-	if d := protoDeserializerOf[Req](); d != nil {
-		pre = append(pre, WithRequestDeserializer(d))
+	if mt := protoTypeOf[Req](); mt != nil {
+		pre = append(pre, func(h *RpcMethodHandler) { h.RequestDeserializer, h.reqProto = protoDeserializerFor(mt), mt })
 	}
 	if isProto[Resp]() {
-		pre = append(pre, WithResponseSerializer(ProtoSerializer))
+		pre = append(pre, func(h *RpcMethodHandler) { h.ResponseSerializer, h.respProto = ProtoSerializer, true })
 	}
 	return append(pre, opts...)
 }

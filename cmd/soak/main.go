@@ -181,7 +181,7 @@ loop:
 			now, base int64
 		}{{"calls", l.Calls, base.Calls}, {"batches", l.Batches, base.Batches},
 			{"channels", l.Channels, base.Channels}, {"servers", l.Servers, base.Servers},
-			{"credentials", l.Credentials, base.Credentials}} {
+			{"credentials", l.Credentials, base.Credentials}, {"messages", l.Messages, base.Messages}} {
 			if k.now > k.base {
 				out = append(out, fmt.Sprintf("%s=%d", k.name, k.now-k.base))
 			}

@@ -1,6 +1,7 @@
 // Package leakcheck is the teardown every grpcpy test runs: no goroutine
-// and no C object (call, channel, server, batch) may outlive a test, and
-// at the end of a package the engine's queues are destroyed too.
+// and no C object (call, channel, server, batch, received message) may
+// outlive a test, and at the end of a package the engine's queues are
+// destroyed too.
 package leakcheck
 
 import (
@@ -24,7 +25,7 @@ const Wait = 10 * time.Second
 // after every test.
 func liveExceptQueues() (int64, string) {
 	l := core.Live()
-	n := l.Channels + l.Calls + l.Servers + l.Batches + l.Credentials
+	n := l.Channels + l.Calls + l.Servers + l.Batches + l.Credentials + l.Messages
 	return n, fmt.Sprintf("%+v", l)
 }
 
