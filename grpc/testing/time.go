@@ -4,9 +4,13 @@
 //
 //	import grpctesting "github.com/grpcpy/grpcpy/grpc/testing"
 //
-// This file holds grpc_testing's Time: StrictRealTime and StrictFakeTime.
-// The in-process server and channel (grpc_testing.server_from_dictionary,
-// grpc_testing.channel) are not built yet.
+// ServerFromDictionary (server.go) tests servicers by playing their
+// client; NewChannel (channel.go) tests client code by playing its server.
+// Both run the real handlers, stubs and grpc.ServicerContext in a real
+// grpc.Server and grpc.Channel joined by the core's in-process transport
+// (grpc.InProcessChannel), so no socket is opened and what the code under
+// test sees is what it sees in production. Deadlines, TimeRemaining and
+// IsActive follow a Time (this file): StrictRealTime or StrictFakeTime.
 package testing
 
 import (
