@@ -29,8 +29,8 @@ GRPCPY_INLINE_POLL=0 GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 10m ./cgo/
 # Go's -asan instruments the cgo shim and intercepts every malloc/free in
 # the process (the core's included), and checks for leaks at exit: any
 # report fails the run.
-log "AddressSanitizer (go test -asan): cgo, core, the fault suite"
-go test -asan -count=1 -timeout 10m ./cgo/ ./core/ ./tests/faults/ 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._'
+log "AddressSanitizer (go test -asan): cgo, core, the fault suite, grpc/testing (the in-process transport)"
+go test -asan -count=1 -timeout 10m ./cgo/ ./core/ ./tests/faults/ ./grpc/testing/ 2>&1 | grep -Ev '^[0-9/]* [0-9:]* (ERROR|WARN) .* logger=grpc\._'
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
 log "static build (-tags grpc_static): the greeter with the core linked in, answering a dynamic client"
