@@ -94,7 +94,9 @@ func (c *Channel) handler(m protoreflect.MethodDescriptor) *grpc.RpcMethodHandle
 func (c *Channel) arrive(method string, ctx *grpc.ServicerContext, request any, requests iter.Seq2[any, error]) *channelRpc {
 	r := &channelRpc{ctx: ctx, request: request, requests: newQueue(), commands: newQueue(),
 		requestsDone: make(chan struct{})}
-	ctx.AddCallback(r.commands.close) // the RPC is over: stop waiting for the test
+	if !ctx.AddCallback(r.commands.close) { // the RPC is over: stop waiting for the test
+		r.commands.close() // over already
+	}
 	if requests != nil {
 		go func() {
 			defer close(r.requestsDone)

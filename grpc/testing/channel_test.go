@@ -365,3 +365,19 @@ func TestClientOpensNoSocket(t *testing.T) {
 		t.Errorf("sockets: %d before, %d after", before, after)
 	}
 }
+
+// TestClientMethodNotServed: the code under test calling a method of no
+// descriptor given to NewChannel gets UNIMPLEMENTED at once.
+func TestClientMethodNotServed(t *testing.T) {
+	var descriptors []protoreflect.ServiceDescriptor
+	descriptors = append(descriptors, testpb.File_services_proto.Services().ByName("SecondService"))
+	ch, err := grpctesting.NewChannel(descriptors, grpctesting.StrictRealTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	o := result(t, application("unary unary", ch))
+	if o.kind != "rpc error" || o.code != grpc.StatusCodeUnimplemented {
+		t.Errorf("outcome %+v", o)
+	}
+}

@@ -177,7 +177,9 @@ func (s *Server) InvokeStreamStream(method protoreflect.MethodDescriptor, invoca
 	if err != nil {
 		return nil, err
 	}
-	it.AddCallback(q.close) // frees the request sender
+	if !it.AddCallback(q.close) { // frees the request sender
+		q.close() // over already
+	}
 	return &StreamStreamServerRpc{UnaryStreamServerRpc{responses: newResponses(it)}, q}, nil
 }
 
