@@ -38,7 +38,7 @@ type Server struct {
 	onDestroy    []func()
 	registered   map[string]cgo.RegisteredMethod
 	burst        burstWatch // memory release after a burst (memory.go)
-	// inproc counts the open in-process channels to this server: the core's
+	// inprocChans are the open in-process channels to this server: the core's
 	// inproc transport dereferences the grpc_server when a call is created
 	// (a destroyed one crashed the process), so grpc_server_destroy waits
 	// for the last of them to close (destroyPending).
@@ -305,7 +305,9 @@ func (srv *Server) inprocClosed(ch *Channel) {
 	srv.mu.Lock()
 	delete(srv.inprocChans, ch)
 	now := len(srv.inprocChans) == 0 && srv.destroyPending
-	srv.destroyPending = srv.destroyPending && !now
+	if now {
+		srv.destroyPending = false
+	}
 	srv.mu.Unlock()
 	if now {
 		srv.destroyCore()

@@ -44,11 +44,9 @@ func init() {
 }
 
 // testDeadline takes the deadline a channel with a test clock sent
-// (testhooks.DeadlineKey) out of md; only a server with a clock looks.
-func (s *Server) testDeadline(md Metadata) (Metadata, time.Time, bool) {
-	if s.clock == nil {
-		return md, time.Time{}, false
-	}
+// (testhooks.DeadlineKey) out of md, for a server with a clock (whose
+// calls carry no core deadline).
+func testDeadline(md Metadata) (Metadata, time.Time, bool) {
 	for i, m := range md {
 		if m.Key != testhooks.DeadlineKey {
 			continue
@@ -357,8 +355,10 @@ func (s *Server) lookup(d *HandlerCallDetails) (h *RpcMethodHandler, err error) 
 // of its own.
 func (s *Server) handle(sc *core.ServerCall, done func()) {
 	md := fromCoreMetadata(sc.Metadata)
+	dl := deadline{sc.Deadline, sc.HasDeadline, nil}
 	if s.clock != nil {
-		md, _, _ = s.testDeadline(md)
+		md, dl.at, dl.has = testDeadline(md)
+		dl.now = s.clock.Now
 	}
 	details := &HandlerCallDetails{Method: sc.Method, InvocationMetadata: md}
 	h, err := s.lookup(details)
@@ -368,12 +368,12 @@ func (s *Server) handle(sc *core.ServerCall, done func()) {
 	case h == nil:
 		sc.Reject(int(StatusCodeUnimplemented), "Method not found!")
 	case h.ExperimentalThreadPool != nil && h.ExperimentalThreadPool != s.executor:
-		if err := h.ExperimentalThreadPool.Submit(func() { s.serve(sc, md, h, done) }); err == nil {
+		if err := h.ExperimentalThreadPool.Submit(func() { s.serve(sc, md, dl, h, done) }); err == nil {
 			return
 		}
 		sc.Reject(int(StatusCodeUnavailable), "Server's thread pool is shut down")
 	default:
-		s.serve(sc, md, h, done)
+		s.serve(sc, md, dl, h, done)
 		return
 	}
 	sc.Finish()
@@ -381,7 +381,7 @@ func (s *Server) handle(sc *core.ServerCall, done func()) {
 }
 
 // serve runs handler h for the RPC and calls done when it is over.
-func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, done func()) {
+func (s *Server) serve(sc *core.ServerCall, md Metadata, dl deadline, h *RpcMethodHandler, done func()) {
 	enc, dec := h.responseEncoder(), h.requestDecoder()
 	detached := false
 	defer func() {
@@ -404,11 +404,7 @@ func (s *Server) serve(sc *core.ServerCall, md Metadata, h *RpcMethodHandler, do
 			ctx.streamResponses(seq, enc)
 		}()
 	}
-	ctx := newServicerContext(sc, md)
-	if s.clock != nil {
-		_, ctx.deadline, ctx.hasDeadline = s.testDeadline(fromCoreMetadata(sc.Metadata))
-		ctx.now = s.clock.Now
-	}
+	ctx := newServicerContext(sc, md, dl)
 	if h.RequestStreaming || h.ResponseStreaming {
 		ctx.watch() // streams notice a cancel through RECV_CLOSE_ON_SERVER
 	}

@@ -22,9 +22,7 @@ type ServicerContext struct {
 	call     *core.ServerCall
 	metadata Metadata
 
-	deadline    time.Time
-	hasDeadline bool
-	now         func() time.Time // the server's test clock (grpc/testing); nil: time.Now
+	deadline deadline
 
 	mu         sync.Mutex
 	code       StatusCode
@@ -64,8 +62,17 @@ func (c *ServicerContext) watch() {
 // context could pass.
 type abortSignal struct{ ctx *ServicerContext }
 
-func newServicerContext(sc *core.ServerCall, md Metadata) *ServicerContext {
-	return &ServicerContext{call: sc, metadata: md, deadline: sc.Deadline, hasDeadline: sc.HasDeadline}
+// deadline is an RPC's deadline as its servicer sees it: the core's, or,
+// on a server with a test clock (grpc/testing), the one its channel sent,
+// read against that clock.
+type deadline struct {
+	at  time.Time
+	has bool
+	now func() time.Time // nil: time.Now
+}
+
+func newServicerContext(sc *core.ServerCall, md Metadata, dl deadline) *ServicerContext {
+	return &ServicerContext{call: sc, metadata: md, deadline: dl}
 }
 
 // onClose runs on the poller when RECV_CLOSE_ON_SERVER completes.
@@ -101,10 +108,10 @@ func (c *ServicerContext) IsActive() bool {
 // TimeRemaining mirrors grpc.RpcContext.time_remaining(): time left before
 // the client's deadline, never negative; ok false when there is none.
 func (c *ServicerContext) TimeRemaining() (time.Duration, bool) {
-	if c.now != nil {
-		return timeRemainingAt(c.now(), c.deadline, c.hasDeadline)
+	if c.deadline.now != nil {
+		return timeRemainingAt(c.deadline.now(), c.deadline.at, c.deadline.has)
 	}
-	return timeRemaining(c.deadline, c.hasDeadline)
+	return timeRemaining(c.deadline.at, c.deadline.has)
 }
 
 // Cancel mirrors grpc.RpcContext.cancel(): cancels the RPC (grpc_call_cancel);
@@ -133,11 +140,11 @@ func (c *ServicerContext) Context() context.Context {
 	defer c.mu.Unlock()
 	if c.ctx == nil {
 		inner, cancel := context.WithCancel(context.Background())
-		now := c.now
+		now := c.deadline.now
 		if now == nil {
 			now = time.Now
 		}
-		c.ctx, c.ctxCancel = &rpcContext{inner, c.deadline, c.hasDeadline, now}, cancel
+		c.ctx, c.ctxCancel = &rpcContext{inner, c.deadline.at, c.deadline.has, now}, cancel
 		if c.closed {
 			c.ctxCancel()
 		}

@@ -69,6 +69,25 @@ func takeRequest(t *testing.T, rpc interface{ TakeRequest() (any, error) }) any 
 	return r
 }
 
+// serveStreamStream plays the server of the "stream stream" scenario:
+// for each of its two requests, perRequest responses, then the end of the
+// requests; it returns the two requests.
+func serveStreamStream(t *testing.T, rpc *grpctesting.StreamStreamChannelRpc, perRequest int) (first, second any) {
+	t.Helper()
+	first = takeRequest(t, rpc)
+	for i := 0; i < perRequest; i++ {
+		rpc.SendResponse(streamStreamResponse)
+	}
+	second = takeRequest(t, rpc)
+	for i := 0; i < perRequest; i++ {
+		rpc.SendResponse(streamStreamResponse)
+	}
+	if err := rpc.RequestsClosed(); err != nil {
+		t.Fatal(err)
+	}
+	return first, second
+}
+
 func TestClientSuccessfulUnaryUnary(t *testing.T) {
 	_, real, _, _ := channels(t)
 	done := application("unary unary", real)
@@ -124,15 +143,7 @@ func TestClientSuccessfulStreamStream(t *testing.T) {
 	fake, _, _, _ := channels(t)
 	done := application("stream stream", fake)
 	_, rpc := fake.TakeStreamStream(streStre)
-	first := takeRequest(t, rpc)
-	rpc.SendResponse(streamStreamResponse)
-	rpc.SendResponse(streamStreamResponse)
-	second := takeRequest(t, rpc)
-	rpc.SendResponse(streamStreamResponse)
-	rpc.SendResponse(streamStreamResponse)
-	if err := rpc.RequestsClosed(); err != nil {
-		t.Fatal(err)
-	}
+	first, second := serveStreamStream(t, rpc, 2)
 	rpc.Terminate(nil, grpc.StatusCodeOK, "")
 	if o := result(t, done); o != satisfactory {
 		t.Errorf("outcome %v", o)
@@ -233,15 +244,7 @@ func TestClientStatusStreamStream(t *testing.T) {
 	const details = "test deadline exceeded!"
 	done := application("stream stream", real)
 	_, rpc := real.TakeStreamStream(streStre)
-	first := takeRequest(t, rpc)
-	rpc.SendResponse(streamStreamResponse)
-	rpc.SendResponse(streamStreamResponse)
-	second := takeRequest(t, rpc)
-	rpc.SendResponse(streamStreamResponse)
-	rpc.SendResponse(streamStreamResponse)
-	if err := rpc.RequestsClosed(); err != nil {
-		t.Fatal(err)
-	}
+	first, second := serveStreamStream(t, rpc, 2)
 	rpc.Terminate(nil, grpc.StatusCodeDeadlineExceeded, details)
 	o := result(t, done)
 	if o.kind != "rpc error" || o.code != grpc.StatusCodeDeadlineExceeded || o.details != details {
@@ -269,17 +272,7 @@ func TestClientMisbehavingServerStreamStream(t *testing.T) {
 	_, real, _, _ := channels(t)
 	done := application("stream stream", real)
 	_, rpc := real.TakeStreamStream(streStre)
-	first := takeRequest(t, rpc)
-	for i := 0; i < 3; i++ {
-		rpc.SendResponse(streamStreamResponse)
-	}
-	second := takeRequest(t, rpc)
-	for i := 0; i < 3; i++ {
-		rpc.SendResponse(streamStreamResponse)
-	}
-	if err := rpc.RequestsClosed(); err != nil {
-		t.Fatal(err)
-	}
+	first, second := serveStreamStream(t, rpc, 3)
 	rpc.Terminate(nil, grpc.StatusCodeOK, "")
 	if o := result(t, done); o != unsatisfactory {
 		t.Errorf("outcome %v, want unsatisfactory (a leftover response)", o)

@@ -207,8 +207,15 @@ func TestServerInfiniteRequestStreamFakeTime(t *testing.T) {
 		rpc.SendRequest(streamUnaryRequest)
 	}
 	deadline(t, "initial_metadata", rpc.InitialMetadata)
+	ended := make(chan grpc.StatusCode, 1)
+	go func() { _, _, c, _ := rpc.Termination(); ended <- c }()
 	// Real time passing changes nothing: the deadline is on fake time.
 	time.Sleep(2 * infiniteRequestTimeout)
+	select {
+	case c := <-ended:
+		t.Fatalf("the RPC ended (%v) on real time", c)
+	default:
+	}
 	fakeTime.SleepFor(2 * infiniteRequestTimeout) // the deadline passes here
 	rpc.SendRequest(streamUnaryRequest)
 	code := deadline(t, "termination", func() grpc.StatusCode { _, _, c, _ := rpc.Termination(); return c })
