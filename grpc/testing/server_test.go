@@ -375,53 +375,36 @@ func TestServerOpensNoSocket(t *testing.T) {
 	ss.SendRequest(streamStreamRequest)
 	ss.RequestsClosed()
 	ss.Termination()
-	if after := sockets(t); after != before {
-		t.Errorf("sockets: %d before, %d after", before, after)
+	if opened := openedSockets(before, sockets(t)); len(opened) > 0 {
+		t.Errorf("sockets opened: %v", opened)
 	}
 }
 
-func sockets(t *testing.T) int {
+// sockets is the set of sockets this process holds open ("socket:[inode]"):
+// a socket opened between two readings is one the second has and the first
+// has not (another test's socket closing meanwhile is no concern).
+func sockets(t *testing.T) map[string]bool {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
-	n := 0
+	out := make(map[string]bool)
 	for _, e := range ents {
 		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:") {
-			n++
+			out[l] = true
 		}
 	}
-	return n
+	return out
 }
 
-// TestServerRpcsThatNeverStart: an RPC over before it reaches the servicer
-// (a deadline already past, a service not in the dictionary) still
-// reports its status, and leaves no goroutine behind (TestMain checks).
-func TestServerRpcsThatNeverStart(t *testing.T) {
-	real, _, _, _ := servers(t)
-	ss := must(real.InvokeStreamStream(streStre, nil, grpc.WithTimeout(0)))
-	if _, code, _ := ss.Termination(); code != grpc.StatusCodeDeadlineExceeded {
-		t.Errorf("stream-stream with a past deadline: %v", code)
+// openedSockets are the sockets in after and not in before.
+func openedSockets(before, after map[string]bool) []string {
+	var opened []string
+	for s := range after {
+		if !before[s] {
+			opened = append(opened, s)
+		}
 	}
-	if _, err := ss.TakeResponse(); err == nil {
-		t.Error("take_response: no error")
-	}
-	su := must(real.InvokeStreamUnary(streUn, nil, grpc.WithTimeout(-time.Second)))
-	if _, _, code, _ := su.Termination(); code != grpc.StatusCodeDeadlineExceeded {
-		t.Errorf("stream-unary with a past deadline: %v", code)
-	}
-	other := testpb.File_services_proto.Services().ByName("SecondService").Methods().ByName("UnStre")
-	us := must(real.InvokeUnaryStream(other, nil, strange(1)))
-	if _, code, details := us.Termination(); code != grpc.StatusCodeUnimplemented {
-		t.Errorf("a service not served: %v %q", code, details)
-	}
-	bad := must(real.InvokeStreamStream(streStre, grpc.Metadata{{Key: "ok", Value: "v"}}))
-	bad.SendRequest(top(5)) // not a request the servicer accepts: INVALID_ARGUMENT
-	if _, code, details := bad.Termination(); code != grpc.StatusCodeInvalidArgument || details != "Something is wrong with your request!" {
-		t.Errorf("bad request: %v %q", code, details)
-	}
-	if _, err := real.InvokeUnaryUnary(unUn, grpc.Metadata{{Key: "Bad Key", Value: "v"}}, unaryUnaryRequest); err == nil {
-		t.Error("invalid invocation metadata: no error")
-	}
+	return opened
 }
