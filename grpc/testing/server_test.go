@@ -408,3 +408,34 @@ func openedSockets(before, after map[string]bool) []string {
 	}
 	return opened
 }
+
+// TestServerRpcsThatNeverStart: an RPC over before it reaches the servicer
+// (a deadline already past, a service not in the dictionary) still
+// reports its status, and leaves no goroutine behind (TestMain checks).
+func TestServerRpcsThatNeverStart(t *testing.T) {
+	real, _, _, _ := servers(t)
+	ss := must(real.InvokeStreamStream(streStre, nil, grpc.WithTimeout(0)))
+	if _, code, _ := ss.Termination(); code != grpc.StatusCodeDeadlineExceeded {
+		t.Errorf("stream-stream with a past deadline: %v", code)
+	}
+	if _, err := ss.TakeResponse(); err == nil {
+		t.Error("take_response: no error")
+	}
+	su := must(real.InvokeStreamUnary(streUn, nil, grpc.WithTimeout(-time.Second)))
+	if _, _, code, _ := su.Termination(); code != grpc.StatusCodeDeadlineExceeded {
+		t.Errorf("stream-unary with a past deadline: %v", code)
+	}
+	other := testpb.File_services_proto.Services().ByName("SecondService").Methods().ByName("UnStre")
+	us := must(real.InvokeUnaryStream(other, nil, strange(1)))
+	if _, code, details := us.Termination(); code != grpc.StatusCodeUnimplemented {
+		t.Errorf("a service not served: %v %q", code, details)
+	}
+	bad := must(real.InvokeStreamStream(streStre, grpc.Metadata{{Key: "ok", Value: "v"}}))
+	bad.SendRequest(top(5)) // not a request the servicer accepts: INVALID_ARGUMENT
+	if _, code, details := bad.Termination(); code != grpc.StatusCodeInvalidArgument || details != "Something is wrong with your request!" {
+		t.Errorf("bad request: %v %q", code, details)
+	}
+	if _, err := real.InvokeUnaryUnary(unUn, grpc.Metadata{{Key: "Bad Key", Value: "v"}}, unaryUnaryRequest); err == nil {
+		t.Error("invalid invocation metadata: no error")
+	}
+}
